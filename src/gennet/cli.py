@@ -1,0 +1,246 @@
+"""`gennet` command line: parses arguments, calls `gennet.api`, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EPILOG = """examples:
+  gennet train vae --steps 5000 --out runs/vae         # the MLP VAE (784-400-20) on embedded MNIST
+  gennet train ae --set arch=conv latent_dim=16        # a convolutional autoencoder
+  gennet train vae --config configs/vae-pytorch-example.yaml
+  gennet train vae --out runs/vae --steps 8000 --resume   # continue a run
+  gennet sample runs/vae -n 64 -o samples.png
+  gennet evaluate runs/vae --json metrics.json
+  torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
+"""
+
+
+def _images_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    p.add_argument(
+        "-o",
+        "--out",
+        required=default is None,
+        default=default,
+        help="output file: .png (image grid) or .npz (uint8 arrays, shape N,C,H,W)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .registry import model_names
+
+    ap = argparse.ArgumentParser(
+        prog="gennet",
+        description="Classic generative networks: train, use and measure them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--version", action="version", version=f"gennet {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser(
+        "train",
+        help="train a model; writes a run directory",
+        description="Train MODEL. Settings not given here come from --config, then defaults; "
+        "`gennet list` shows models and datasets. Any TrainConfig field or model field can be set "
+        "with --set key=value (e.g. --set latent_dim=2 beta=4 precision=bf16).",
+    )
+    t.add_argument(
+        "model", choices=model_names(), metavar="MODEL", help="one of: " + ", ".join(model_names())
+    )
+    t.add_argument(
+        "--data", help="dataset name (mnist, fashion-mnist, ...) or an image folder (default mnist)"
+    )
+    t.add_argument("--data-dir", help="folder with full MNIST / Fashion-MNIST IDX files (or set GENNET_DATA)")
+    t.add_argument("--steps", type=int, help="training steps (default 5000)")
+    t.add_argument("--batch-size", type=int, help="global batch size (default 128)")
+    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--out", help="run directory (default runs/MODEL)")
+    t.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 1000)")
+    t.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    t.add_argument("--config", help="JSON/YAML config file (a run's config.json works too)")
+    t.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any train or model setting",
+    )
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--strict", action="store_true", help="an unreadable image in a folder is an error")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="draw images from a trained model")
+    s.add_argument("run", help="run directory")
+    s.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    _images_out(s)
+    s.add_argument("--seed", type=int, default=0, help="the same seed gives the same images")
+    s.add_argument(
+        "--labels", help="class labels for conditional models: one, or comma-separated, one per image"
+    )
+
+    r = sub.add_parser("reconstruct", help="held-out (or given) images beside their reconstructions")
+    r.add_argument("run")
+    _images_out(r)
+    r.add_argument("-i", "--input", help=".npz, image file or folder (default: held-out images)")
+    r.add_argument("-n", type=int, default=16, help="how many held-out images (default 16)")
+
+    d = sub.add_parser(
+        "denoise", help="denoise images; with no input, corrupt held-out images and report PSNR"
+    )
+    d.add_argument("run")
+    _images_out(d)
+    d.add_argument("-i", "--input", help=".npz, image file or folder of noisy images")
+    d.add_argument("-n", type=int, default=16, help="how many held-out images (default 16)")
+    d.add_argument(
+        "--noise", choices=["gaussian", "salt-pepper", "mask"], help="corruption (default: the model's)"
+    )
+    d.add_argument("--level", type=float, help="corruption level (default: the model's)")
+    d.add_argument("--seed", type=int, default=0)
+
+    e = sub.add_parser("encode", help="latent codes of held-out (or given) images")
+    e.add_argument("run")
+    e.add_argument("-o", "--out", required=True, help="output .npz with `latents` (N, D) and `labels`")
+    e.add_argument("-i", "--input", help=".npz, image file or folder (default: the held-out split)")
+    e.add_argument("--plot", help="also write a 2-D scatter coloured by label (PCA if D > 2) to this .png")
+
+    i = sub.add_parser("interpolate", help="walk the latent space between codes (linear and spherical)")
+    i.add_argument("run")
+    i.add_argument("-o", "--out", required=True, help="output .png (or .npz)")
+    i.add_argument("--pairs", type=int, default=4, help="number of code pairs (default 4)")
+    i.add_argument("--steps", type=int, default=10, help="images per row (default 10)")
+    i.add_argument("--method", choices=["linear", "spherical", "both"], default="both")
+    i.add_argument("--seed", type=int, default=0)
+
+    v = sub.add_parser("evaluate", help="metrics on held-out data (reconstruction, ELBO, NLL)")
+    v.add_argument("run")
+    v.add_argument("--n", type=int, help="number of held-out images (default: all)")
+    v.add_argument("--k", type=int, default=100, help="importance samples for the NLL estimate (default 100)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", help="also write the results to this JSON file")
+
+    sub.add_parser("list", help="models and datasets")
+    return ap
+
+
+def _labels(text: str | None, n: int):
+    if text is None:
+        return None
+    import torch
+
+    vals = [int(v) for v in text.split(",") if v.strip()]
+    return torch.tensor(vals * n if len(vals) == 1 else vals)
+
+
+def _train(a) -> None:
+    from . import api
+    from .config import parse_set
+
+    settings: dict = parse_set(a.set)
+    named = {
+        "data": a.data,
+        "data_dir": a.data_dir,
+        "steps": a.steps,
+        "batch_size": a.batch_size,
+        "seed": a.seed,
+        "checkpoint_every": a.checkpoint_every,
+        "device": a.device,
+    }
+    if a.strict:
+        named["strict_data"] = True
+    if a.quiet:
+        named["quiet"] = True
+    settings.update({k: v for k, v in named.items() if v is not None})
+    run = api.train(a.model, a.out, resume=a.resume, config_file=a.config, **settings)
+    print(f"run written to {run}")
+
+
+def _run(a) -> None:  # noqa: C901 - a flat dispatch table
+    from . import api
+    from .io import read_images, write_images, write_rows
+
+    cmd = a.command
+    if cmd == "list":
+        print("models:")
+        for k, v in api.list_models().items():
+            print(f"  {k:14s} {v}")
+        print("datasets:")
+        for k, v in api.list_datasets().items():
+            print(f"  {k:14s} {v}")
+        print("  DIR            any folder of PNG/JPEG images (subfolders = classes)")
+        return
+    if cmd == "train":
+        return _train(a)
+    run = api.load(a.run)
+    given = read_images(a.input, run.spec) if getattr(a, "input", None) else None
+    if cmd == "sample":
+        labels = _labels(a.labels, a.n)
+        imgs = api.sample(run, a.n, seed=a.seed, labels=labels)
+        print(f"wrote {write_images(a.out, imgs, labels=None if labels is None else labels.numpy())}")
+    elif cmd == "reconstruct":
+        x, y = api.reconstruct(run, given, n=a.n)
+        print(f"wrote {write_rows(a.out, [x, y], ['input', 'recon'], images=x, reconstructions=y)}")
+    elif cmd == "denoise":
+        r = api.denoise(run, given, n=a.n, kind=a.noise, level=a.level, seed=a.seed)
+        if given is None:
+            rows, names = [r["clean"], r["noisy"], r["denoised"]], ["clean", "noisy", "out"]
+            print(
+                f"{r['corruption']} corruption at level {r['level']}: PSNR {r['psnr_before']:.2f} dB -> "
+                f"{r['psnr_after']:.2f} dB"
+            )
+        else:
+            rows, names = [r["noisy"], r["denoised"]], ["input", "out"]
+        arrays = {k: v for k, v in r.items() if k in ("clean", "noisy", "denoised")}
+        print(f"wrote {write_rows(a.out, rows, names, **arrays)}")
+    elif cmd == "encode":
+        z, labels = api.encode(run, given)
+        _save_npz(a.out, z, labels)
+        print(f"wrote {a.out}: latents {z.shape}")
+        if a.plot:
+            from .viz import latent_scatter
+
+            print(f"wrote {latent_scatter(z, labels, a.plot, title=f'{run.model.name} latent codes')}")
+    elif cmd == "interpolate":
+        rows, names = api.interpolate(run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed)
+        import numpy as np
+
+        print(f"wrote {write_rows(a.out, rows, names, images=np.stack(rows))}")
+    elif cmd == "evaluate":
+        res = api.evaluate(run, n=a.n, k=a.k, seed=a.seed)
+        for key, val in res.items():
+            if key != "protocol":
+                print(f"{key:16s} {val:.4f}" if isinstance(val, float) else f"{key:16s} {val}")
+        print("protocol         " + json.dumps(res["protocol"]))
+        if a.json:
+            Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.json).write_text(json.dumps(res, indent=2) + "\n")
+            print(f"wrote {a.json}")
+
+
+def _save_npz(path: str, z, labels) -> None:
+    from .viz import save_image_npz
+
+    arrays = {"latents": z}
+    if labels is not None:
+        arrays["labels"] = labels
+    save_image_npz(path, **arrays)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import GennetError
+
+    args = build_parser().parse_args(argv)
+    try:
+        _run(args)
+    except GennetError as e:
+        print(f"gennet: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gennet: interrupted; the last checkpoint is kept (continue with --resume)", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,204 @@
+"""Typed configuration: the trainer's `TrainConfig` plus each model's own dataclass.
+
+Both round-trip through JSON (and read YAML), and every value set from the command line
+(`--set key=value`) is parsed and checked against the field's type hint, so a typo or a
+wrong type is a clear `ConfigError` rather than a crash an hour later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """What the trainer needs; the model's own settings live in `model_args`."""
+
+    model: str = "vae"
+    data: str = "mnist"  # a dataset name (`gennet list`) or an image folder
+    data_dir: str | None = None  # where full MNIST / Fashion-MNIST files are
+    image_size: int | None = None  # resize to this square size (None: native)
+    channels: int | None = None  # 1 or 3 (None: native)
+    test_fraction: float = 0.1  # held-out share where a set has no standard split
+    strict_data: bool = False  # an unreadable image is an error, not a warning
+    steps: int = 5000
+    batch_size: int = 128  # global: split evenly across processes under torchrun
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast, weights stay fp32
+    channels_last: bool = False  # memory format for conv models
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
+    log_every: int = 50
+    sample_every: int = 1000
+    checkpoint_every: int = 1000
+    quiet: bool = False
+    model_args: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        positive = ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def coerce(name: str, value: Any, hint: Any) -> Any:
+    """Convert `value` (often a string from the command line) to the type `hint`, or raise."""
+    if isinstance(value, str) and hint is not str:
+        try:
+            value = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            pass
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return coerce(name, value, a)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{name}: bad value {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
+        return value
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v]
+        elif isinstance(value, (int, float)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name} must be a list, got {value!r}")
+        item = args[0] if args else Any
+        out = [coerce(name, v, item) for v in value]
+        return tuple(out) if origin is tuple else out
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            return str(value)
+        return value
+    return value
+
+
+def apply_overrides(obj, overrides: dict[str, Any], *, what: str):
+    """Return a copy of dataclass `obj` with `overrides` applied (type-checked)."""
+    hints = _hints(type(obj))
+    names = [f.name for f in fields(obj)]
+    changes = {}
+    for key, value in overrides.items():
+        if key not in hints:
+            raise ConfigError(f"unknown {what} setting {key!r}; valid: {', '.join(names)}")
+        changes[key] = coerce(key, value, hints[key])
+    new = dataclasses.replace(obj, **changes)
+    if hasattr(new, "validate"):
+        new.validate()
+    return new
+
+
+def parse_set(items: list[str] | None) -> dict[str, str]:
+    """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"--set takes key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+def split_overrides(flat: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split flat `key=value` settings into (train, model) by name; `model.key` forces model."""
+    train_keys = {f.name for f in fields(TrainConfig)}
+    train, model = {}, {}
+    for key, value in flat.items():
+        if key.startswith("model."):
+            model[key[len("model.") :]] = value
+        elif key in train_keys and key != "model_args":
+            train[key] = value
+        else:
+            model[key] = value
+    return train, model
+
+
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a JSON or YAML config -> (train settings, model settings).
+
+    Accepted shapes: a run's own `config.json` ({"train": {...}, "model": {...}}), or a flat
+    mapping of train settings with an optional `model_args` mapping.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
+    except yaml.YAMLError as e:
+        raise ConfigError(f"cannot parse config file {p}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a mapping, got {type(data).__name__}")
+    if "train" in data and isinstance(data["train"], dict):
+        train = dict(data["train"])
+        model = dict(data.get("model") or {})
+        train.pop("model_args", None)
+    else:
+        train = dict(data)
+        model = dict(train.pop("model_args", None) or {})
+    return train, model
+
+
+def to_jsonable(obj) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return to_jsonable(asdict(obj))
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,97 @@
+"""Small synthetic image sets for tests and smoke runs, deterministic from a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError
+from .datasets import ImageData
+
+SIZE = 16
+SHAPES_CLASSES = ["horizontal bar", "vertical bar", "filled square", "cross"]
+RGB_CLASSES = ["red", "green", "blue"]
+
+
+def _balanced_labels(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """n labels in 0..k-1, as equal in count as possible, in random order."""
+    return rng.permutation(np.arange(n) % k).astype(np.int64)
+
+
+def _bar(rng: np.random.Generator, length: int, thick: int) -> tuple[slice, slice]:
+    """Row and column slices of a horizontal bar of the given length and thickness, at a random place."""
+    r = int(rng.integers(0, SIZE - thick + 1))
+    c = int(rng.integers(0, SIZE - length + 1))
+    return slice(r, r + thick), slice(c, c + length)
+
+
+def _draw_shape(rng: np.random.Generator, label: int) -> np.ndarray:
+    """One 16x16 float image in [0, 1] of the shape `label` (see SHAPES_CLASSES)."""
+    img = np.zeros((SIZE, SIZE), dtype=np.float64)
+    level = rng.uniform(0.7, 1.0)
+    if label in (0, 1):
+        rows, cols = _bar(rng, int(rng.integers(8, 15)), int(rng.integers(2, 5)))
+        img[rows, cols] = level
+        if label == 1:
+            img = img.T.copy()
+    elif label == 2:
+        side = int(rng.integers(5, 11))
+        r, c = rng.integers(0, SIZE - side + 1, size=2)
+        img[r : r + side, c : c + side] = level
+    else:
+        arm, thick = int(rng.integers(8, 15)), int(rng.integers(2, 4))
+        top, left = rng.integers(0, SIZE - arm + 1, size=2)
+        mid_r = top + (arm - thick) // 2
+        mid_c = left + (arm - thick) // 2
+        img[mid_r : mid_r + thick, left : left + arm] = level
+        img[top : top + arm, mid_c : mid_c + thick] = level
+    return img
+
+
+def make_shapes(n: int, seed: int = 0) -> ImageData:
+    """`synthetic-shapes`: images uint8 (n, 1, 16, 16), labels (n,) in 0..3 (bar -, bar |, square, cross)."""
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n, len(SHAPES_CLASSES))
+    images = np.stack([_draw_shape(rng, int(lab)) for lab in labels]) if n else np.zeros((0, SIZE, SIZE))
+    images = images + rng.uniform(0.0, 0.08, size=images.shape)  # faint background noise
+    images = np.clip(np.rint(images * 255), 0, 255).astype(np.uint8)[:, None]
+    return ImageData(
+        torch.from_numpy(np.ascontiguousarray(images)),
+        torch.from_numpy(labels),
+        "synthetic-shapes",
+        list(SHAPES_CLASSES),
+    )
+
+
+def make_rgb(n: int, seed: int = 0) -> ImageData:
+    """`synthetic-rgb`: images uint8 (n, 3, 16, 16), a red, green or blue soft blob on noise; labels 0..2."""
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n, len(RGB_CLASSES))
+    background = rng.uniform(0.0, 0.25, size=(n, 3, SIZE, SIZE))
+    centers = rng.uniform(4.0, SIZE - 4.0, size=(n, 2))
+    radii = rng.uniform(2.5, 5.0, size=n)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
+    dist2 = (yy[None] - centers[:, 0, None, None]) ** 2 + (xx[None] - centers[:, 1, None, None]) ** 2
+    mask = np.exp(-dist2 / (2.0 * radii[:, None, None] ** 2))[:, None]  # (n, 1, H, W)
+    colors = rng.uniform(0.0, 0.25, size=(n, 3))
+    colors[np.arange(n), labels] = rng.uniform(0.8, 1.0, size=n)
+    images = background * (1.0 - mask) + colors[:, :, None, None] * mask
+    images = np.clip(np.rint(images * 255), 0, 255).astype(np.uint8)
+    return ImageData(
+        torch.from_numpy(np.ascontiguousarray(images)),
+        torch.from_numpy(labels),
+        "synthetic-rgb",
+        list(RGB_CLASSES),
+    )
+
+
+SYNTHETIC = {"synthetic-shapes": make_shapes, "synthetic-rgb": make_rgb}
+
+
+def make_synthetic(name: str, n: int, seed: int = 0) -> ImageData:
+    """Synthetic set `name` ("synthetic-shapes" or "synthetic-rgb") of n images; same seed, same images."""
+    if name not in SYNTHETIC:
+        raise DataError(f"unknown synthetic dataset {name!r}: known are {', '.join(SYNTHETIC)}")
+    if n < 0:
+        raise ConfigError(f"number of synthetic images must be >= 0, got {n}")
+    return SYNTHETIC[name](int(n), seed)

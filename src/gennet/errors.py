@@ -1,0 +1,21 @@
+"""Errors gennet raises on purpose. Every one carries a message meant for the user."""
+
+
+class GennetError(Exception):
+    """Base class: a problem the user can act on (bad input, missing file, wrong verb)."""
+
+
+class ConfigError(GennetError, ValueError):
+    """A configuration value is unknown, of the wrong type or out of range."""
+
+
+class DataError(GennetError):
+    """A dataset is missing, corrupt or not what it claims to be."""
+
+
+class CapabilityError(GennetError):
+    """A verb was asked of a model that cannot do it (e.g. `encode` on a GAN)."""
+
+
+class TrainingDiverged(GennetError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""

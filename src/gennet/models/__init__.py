@@ -1,0 +1,6 @@
+"""Model families. Importing this package registers every family by name."""
+
+from . import autoencoder, vae  # noqa: F401
+from .base import Batch, GenerativeModel, OptimSpec, Phase
+
+__all__ = ["Batch", "GenerativeModel", "OptimSpec", "Phase"]

@@ -1,0 +1,176 @@
+"""The one contract between models and the trainer.
+
+A model declares its training *phases*; the generic `Trainer` runs them. A phase is a name,
+the parameters it updates, its optimizer, how often it runs (`every` steps, `repeat` times in a
+row, each on a fresh batch) and a loss function of the batch that returns named scalars, of
+which `"loss"` is the one differentiated. For example:
+
+    AE / VAE           recon
+    GAN, DCGAN, cGAN   D (repeat=k), G
+    WGAN               critic (repeat=n_critic, after_step=clip), G
+    CycleGAN           G_pair, D_pair
+
+Under torchrun the trainer calls the model through one DistributedDataParallel wrapper as
+`ddp(phase_name, batch)`, which lands in `forward` below, so every phase's gradients are
+averaged across processes by PyTorch itself.
+
+Verbs (`sample`, `encode`, `decode`, `reconstruct`, `denoise`, `translate`, likelihoods) are
+declared in `capabilities`; `require` turns a missing one into a clear `CapabilityError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..data import DataSpec
+from ..errors import CapabilityError, ConfigError
+
+LossDict = dict[str, Tensor]
+
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+
+@dataclass
+class Batch:
+    """One training batch on the device. x: float (N, C, H, W) in [0, 1]; y: int64 (N,) or None."""
+
+    x: Tensor
+    y: Tensor | None = None
+    extra: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class OptimSpec:
+    name: str = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+
+    def build(self, params) -> torch.optim.Optimizer:
+        try:
+            cls = _OPTIMIZERS[self.name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown optimizer {self.name!r}; choose one of {sorted(_OPTIMIZERS)}"
+            ) from None
+        kwargs: dict[str, Any] = {"lr": self.lr, "weight_decay": self.weight_decay}
+        if self.name in ("adam", "adamw"):
+            kwargs["betas"] = tuple(self.betas)
+        return cls(params, **kwargs)
+
+
+@dataclass
+class Phase:
+    """One kind of update. `loss(batch)` returns {"loss": scalar to minimise, other: logged}."""
+
+    name: str
+    params: list[nn.Parameter]
+    loss: Callable[[Batch], LossDict]
+    optimizer: OptimSpec = field(default_factory=OptimSpec)
+    repeat: int = 1  # consecutive updates per step (k discriminator steps), a fresh batch each
+    every: int = 1  # run on steps where step % every == 0
+    after_step: Callable[[], None] | None = None  # e.g. weight clipping, after optimizer.step()
+    lr_lambda: Callable[[int], float] | None = None  # multiplicative LR schedule of the step
+
+
+class GenerativeModel(nn.Module):
+    """Base class of every gennet model. Subclasses set `Config` and `capabilities`."""
+
+    Config: ClassVar[type]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, cfg, spec: DataSpec):
+        super().__init__()
+        self.cfg = cfg
+        self.spec = spec
+        self._phase_map: dict[str, Phase] = {}
+
+    # ---- the training contract -------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def training_phases(self) -> list[Phase]:
+        """Called once by the trainer; also makes `forward(name, batch)` dispatch to them."""
+        phases = self.phases()
+        names = [p.name for p in phases]
+        if len(set(names)) != len(names):
+            raise RuntimeError(f"{type(self).__name__} declares duplicate phase names {names}")
+        self._phase_map = {p.name: p for p in phases}
+        return phases
+
+    def forward(self, phase: str, batch: Batch) -> LossDict:  # noqa: D401
+        return self._phase_map[phase].loss(batch)
+
+    def begin_step(self, step: int, total_steps: int) -> None:
+        """Hook before each training step (e.g. a progressive-growing schedule). Default: nothing."""
+
+    # ---- capabilities ----------------------------------------------------------------------
+    def can(self, verb: str) -> bool:
+        return verb in self.capabilities
+
+    def require(self, verb: str) -> None:
+        if verb not in self.capabilities:
+            have = ", ".join(sorted(self.capabilities)) or "none"
+            raise CapabilityError(f"model {self.name!r} cannot {verb}; it can: {have}")
+
+    @property
+    def name(self) -> str:
+        return getattr(self, "registered_name", type(self).__name__)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def preview(self, x: Tensor, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
+        """Rows of images for a progress grid: samples if the model samples, else input/output rows."""
+        if self.can("sample"):
+            return [self.sample(n, generator=generator)]
+        if self.can("reconstruct"):
+            x = x[:n]
+            rows = [x]
+            if self.can("denoise") and getattr(self, "corrupts", False):
+                noisy = self.corrupt(x, generator=generator)
+                rows += [noisy, self.reconstruct(noisy)]
+            else:
+                rows.append(self.reconstruct(x))
+            return rows
+        return [x[:n]]
+
+    # Verbs a family implements when it declares them (images in/out: float (N, C, H, W) in [0, 1]).
+    def sample(
+        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        self.require("sample")
+        raise NotImplementedError
+
+    def encode(self, x: Tensor) -> Tensor:
+        self.require("encode")
+        raise NotImplementedError
+
+    def decode(self, z: Tensor) -> Tensor:
+        self.require("decode")
+        raise NotImplementedError
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        self.require("reconstruct")
+        return self.decode(self.encode(x))
+
+    def latent_prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Draw n codes from the prior p(z): (n, latent_dim)."""
+        self.require("sample")
+        return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(self.device)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.cfg.latent_dim)

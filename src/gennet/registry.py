@@ -1,0 +1,51 @@
+"""Name -> class registries. Models register with a decorator; the CLI reads its choices here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ConfigError
+
+_MODELS: dict[str, dict[str, Any]] = {}
+
+
+def register_model(name: str, *, description: str = "", defaults: dict[str, Any] | None = None):
+    """Register a model class under `name`.
+
+    `defaults` overrides fields of the class's `Config` for this name, so one class can serve
+    several names (e.g. `ae`, `sparse-ae`, `denoising-ae`) without copies.
+    """
+
+    def wrap(cls):
+        if name in _MODELS:
+            raise RuntimeError(f"model {name!r} registered twice")
+        _MODELS[name] = {"cls": cls, "description": description, "defaults": dict(defaults or {})}
+        return cls
+
+    return wrap
+
+
+def _ensure_loaded() -> None:
+    from . import models  # noqa: F401  (importing the package registers every family)
+
+
+def model_names() -> list[str]:
+    _ensure_loaded()
+    return sorted(_MODELS)
+
+
+def model_entry(name: str) -> dict[str, Any]:
+    _ensure_loaded()
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}") from None
+
+
+def model_descriptions() -> dict[str, str]:
+    _ensure_loaded()
+    return {k: v["description"] for k, v in sorted(_MODELS.items())}
+
+
+ModelFactory = Callable[..., Any]

@@ -1,0 +1,255 @@
+"""One generic trainer. It knows no model by name: it runs the phases the model declares.
+
+Run directory:
+    config.json          resolved configuration (train + model + data spec)
+    checkpoints/last.pt  weights, every optimizer and scheduler, EMA, loader position, step
+    model.safetensors    final weights (ema.safetensors too when EMA is on)
+    metrics.jsonl        one JSON row per log interval ("phase/name": mean value)
+    samples/step-N.png   preview grids at intervals
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ..config import TrainConfig
+from ..data import ImageData
+from ..errors import GennetError, TrainingDiverged
+from ..models.base import GenerativeModel, Phase
+from ..viz import save_rows
+from . import distributed as D
+from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
+from .loader import InMemoryLoader
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The global RNG is reseeded from (seed, step, rank) every step, so randomness inside a
+    step (noise, dropout, corruption) is the same in a resumed run as in an unbroken one."""
+    return ((seed * 1_000_003 + step) * 1024 + rank) % (2**63 - 1)
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: GenerativeModel,
+        data: ImageData,
+        cfg: TrainConfig,
+        run_dir: Path,
+        device: torch.device,
+        dist: D.DistInfo | None = None,
+    ):
+        self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
+        self.dist = dist or D.DistInfo()
+        self.model = model.to(device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.ema = None
+        if cfg.ema > 0:
+            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        self.phases: list[Phase] = self.model.training_phases()
+        self.optimizers = {p.name: p.optimizer.build(p.params) for p in self.phases}
+        self.schedulers = {
+            p.name: torch.optim.lr_scheduler.LambdaLR(self.optimizers[p.name], p.lr_lambda)
+            for p in self.phases
+            if p.lr_lambda is not None
+        }
+        self.loader = InMemoryLoader(
+            data,
+            cfg.batch_size,
+            device,
+            seed=cfg.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+            channels_last=cfg.channels_last,
+        )
+        self.preview_x = data.images[:64].float().div(255).to(device)
+        self.wrapped = D.wrap(self.model, self.dist, device)
+        self.step = 0
+        self.last_checkpoint_step: int | None = None
+        self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"
+        self._tb = None
+
+    # ---- state ----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "loader": self.loader.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.loader.load_state_dict(state["loader"])
+        self.step = int(state["step"])
+
+    def resume(self) -> None:
+        if not self.ckpt_path.is_file():
+            raise GennetError(f"--resume: no checkpoint at {self.ckpt_path}; start without --resume")
+        self.load_state_dict(load_checkpoint(self.ckpt_path))
+        self.last_checkpoint_step = self.step
+        self._truncate_metrics(self.step)
+
+    def save_checkpoint(self) -> None:
+        if self.dist.is_main:
+            atomic_torch_save(self.state_dict(), self.ckpt_path)
+        self.last_checkpoint_step = self.step
+        D.barrier(self.dist)
+
+    def save_final(self) -> None:
+        if not self.dist.is_main:
+            return
+        save_weights(self.model.state_dict(), self.run_dir / "model.safetensors")
+        if self.ema is not None:
+            save_weights(self.ema.module.state_dict(), self.run_dir / "ema.safetensors")
+
+    # ---- the loop -------------------------------------------------------------------------
+    def _autocast(self):
+        if self.cfg.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _run_phase(self, phase: Phase, sums: dict, counts: dict) -> None:
+        opt = self.optimizers[phase.name]
+        for _ in range(phase.repeat):
+            batch = self.loader.next()
+            with self._autocast():
+                out = self.wrapped(phase.name, batch)
+            loss = out["loss"]
+            bad = not bool(torch.isfinite(loss.detach()).item())
+            if D.broadcast_flag(self.dist, bad, self.device):
+                self._diverged(phase.name, out)
+            self.model.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if phase.after_step is not None:
+                phase.after_step()
+            for k, v in out.items():
+                key = f"{phase.name}/{k}"
+                sums[key] = sums[key] + v.detach().float()
+                counts[key] += 1
+
+    def _diverged(self, phase: str, out: dict) -> None:
+        values = {k: float(v.detach().float()) for k, v in out.items()}
+        kept = (
+            f"the last good checkpoint (step {self.last_checkpoint_step}) is kept at {self.ckpt_path}"
+            if self.last_checkpoint_step is not None
+            else "no checkpoint had been written yet"
+        )
+        raise TrainingDiverged(
+            f"loss of phase {phase!r} is not finite at step {self.step} ({values}); training stopped and "
+            f"{kept}. Try a lower learning rate (--set lr=...) or fp32 precision."
+        )
+
+    def fit(self, resume: bool = False) -> dict:
+        if resume:
+            self.resume()
+        cfg, main = self.cfg, self.dist.is_main
+        self.model.train()
+        bar = tqdm(
+            total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, unit="step", dynamic_ncols=True
+        )
+        sums: dict = defaultdict(float)
+        counts: dict = defaultdict(int)
+        t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
+        last_row: dict = {}
+        while self.step < cfg.steps:
+            torch.manual_seed(step_seed(cfg.seed, self.step, self.dist.rank))
+            self.model.begin_step(self.step, cfg.steps)
+            for phase in self.phases:
+                if self.step % phase.every == 0:
+                    self._run_phase(phase, sums, counts)
+            for s in self.schedulers.values():
+                s.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
+            self.step += 1
+            bar.update(1)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                now = time.perf_counter()
+                rate = (self.step - step_last) / max(now - t_last, 1e-9)
+                last_row = self._log(sums, counts, rate, bar)
+                sums, counts, t_last, step_last = defaultdict(float), defaultdict(int), now, self.step
+            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                self.write_preview()
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self.save_checkpoint()
+        bar.close()
+        self.save_final()
+        if self._tb:
+            self._tb.close()
+        seconds = time.perf_counter() - t0
+        return {
+            "steps": self.step,
+            "seconds": seconds,
+            "steps_per_s": (self.step - start) / max(seconds, 1e-9),
+            "last": last_row,
+        }
+
+    # ---- logging & previews ------------------------------------------------------------------
+    def _log(self, sums: dict, counts: dict, rate: float, bar) -> dict:
+        row = {"step": self.step, "time": time.time(), "steps_per_s": round(rate, 2)}
+        row.update({k: float(sums[k]) / counts[k] for k in sums})
+        if not self.dist.is_main:
+            return row
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
+        bar.set_postfix({k: f"{v:.4g}" for k, v in list(short.items())[:6]}, refresh=False)
+        tb = self._tensorboard()
+        if tb is not None:
+            for k, v in row.items():
+                if "/" in k and math.isfinite(v):
+                    tb.add_scalar(k, v, self.step)
+        return row
+
+    def _tensorboard(self):
+        if self._tb is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard not installed: JSON lines only
+                self._tb = False
+            else:
+                self._tb = SummaryWriter(str(self.run_dir / "tb"))
+        return self._tb or None
+
+    def _truncate_metrics(self, step: int) -> None:
+        path = self.run_dir / "metrics.jsonl"
+        if self.dist.is_main and path.is_file():
+            rows = [r for r in path.read_text().splitlines() if r and json.loads(r)["step"] <= step]
+            path.write_text("".join(r + "\n" for r in rows))
+
+    @torch.no_grad()
+    def write_preview(self) -> None:
+        if not self.dist.is_main:
+            return
+        net = self.ema.module if self.ema is not None else self.model
+        was_training = net.training
+        net.eval()
+        g = torch.Generator().manual_seed(self.cfg.seed)
+        rows = net.preview(self.preview_x, 64 if net.can("sample") else 16, generator=g)
+        net.train(was_training)
+        path = self.run_dir / "samples" / f"step-{self.step:07d}.png"
+        if len(rows) == 1:
+            from ..viz import save_grid
+
+            save_grid(rows[0].float().cpu(), path)
+        else:
+            save_rows([r.float().cpu() for r in rows], path)
