@@ -74,8 +74,12 @@ def resolve_config(
     elif config_file:
         train_over, model_over = read_config_file(config_file)
     t, m = split_overrides({k: v for k, v in settings.items() if v is not None})
-    if resume_from is not None and m and any(model_over.get(k) != v for k, v in m.items()):
-        raise ConfigError(f"cannot change model settings {sorted(m)} when resuming; start a new run instead")
+    if resume_from is not None and m:
+        name = train_over["model"]
+        if model_config(name, model_over) != model_config(name, {**model_over, **m}):
+            raise ConfigError(
+                f"cannot change model settings {sorted(m)} when resuming; start a new run instead"
+            )
     if model is not None:
         t["model"] = model
     train_over.update(t)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -157,7 +158,8 @@ def _train(a) -> None:
         named["quiet"] = True
     settings.update({k: v for k, v in named.items() if v is not None})
     run = api.train(a.model, a.out, resume=a.resume, config_file=a.config, **settings)
-    print(f"run written to {run}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one report
+        print(f"run written to {run}")
 
 
 def _run(a) -> None:  # noqa: C901 - a flat dispatch table

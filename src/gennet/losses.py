@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import ConfigError
+from .eval.metrics import gaussian_kl_standard as kl_standard_normal  # noqa: F401 (re-exported)
 
 
 def reconstruction_loss(logits: Tensor, x: Tensor, kind: str) -> Tensor:
@@ -29,11 +30,6 @@ def gaussian_nll(mean: Tensor, x: Tensor, log_scale: Tensor) -> Tensor:
     """-log N(x; mean, exp(log_scale)^2) summed over pixels -> (N,)."""
     var_term = 2 * log_scale + math.log(2 * math.pi)
     return (0.5 * ((x - mean) * torch.exp(-log_scale)).pow(2) + 0.5 * var_term).flatten(1).sum(1)
-
-
-def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) in closed form, summed over dims: (N, D) -> (N,)."""
-    return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(1)
 
 
 def l1_activity(h: Tensor) -> Tensor:

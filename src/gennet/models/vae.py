@@ -10,7 +10,6 @@ importance-weighted log-likelihood estimate (Burda et al. 2016).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import losses
+from ..eval.likelihood import iw_log_likelihood
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
 from .base import Batch, GenerativeModel, OptimSpec, Phase
@@ -107,17 +107,6 @@ class VAE(GenerativeModel):
         log p(x) >= log (1/k) sum_i exp(log p(x|z_i) + log p(z_i) - log q(z_i|x)); the bound
         tightens as k grows (k = 1 is the ELBO)."""
         mu, logvar = self.posterior(x)
-        std = torch.exp(0.5 * logvar)
-        log_w = []
-        for start in range(0, k, chunk):
-            kk = min(chunk, k - start)
-            eps = torch.randn(kk, *mu.shape, device=mu.device, dtype=mu.dtype)
-            z = mu + std * eps  # (kk, N, D)
-            log_q = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(-1)
-            log_p_z = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)
-            zf = z.reshape(-1, mu.shape[1])
-            xr = x.unsqueeze(0).expand(kk, *x.shape).reshape(-1, *x.shape[1:])
-            log_px = self.log_px_given_z(self.decoder(zf), xr).view(kk, -1)
-            log_w.append(log_px + log_p_z - log_q)
-        log_w = torch.cat(log_w, 0)
-        return torch.logsumexp(log_w, 0) - math.log(k)
+        return iw_log_likelihood(
+            x, mu, logvar, lambda z, xr: self.log_px_given_z(self.decoder(z), xr), k, chunk
+        )

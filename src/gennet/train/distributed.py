@@ -64,15 +64,17 @@ def init_from_env(device: torch.device) -> DistInfo:
     return info
 
 
-def wrap(model: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.nn.Module:
+def wrap(model: torch.nn.Module, info: DistInfo, device: torch.device, phases) -> torch.nn.Module:
     """The model as the trainer calls it: itself, or one DDP wrapper around it.
 
-    Phases train different parts (the generator, then the discriminator), so parameters unused
-    by a phase are expected: find_unused_parameters=True."""
+    Where phases train different parts (the generator, then the discriminator), parameters
+    unused by a phase are expected, and DDP must look for them (find_unused_parameters)."""
     if not info.enabled:
         return model
+    everything = {id(p) for p in model.parameters() if p.requires_grad}
+    partial = any({id(p) for p in ph.params} != everything for ph in phases)
     ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
+    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=partial)
 
 
 def barrier(info: DistInfo) -> None:

@@ -72,7 +72,7 @@ class Trainer:
             channels_last=cfg.channels_last,
         )
         self.preview_x = data.images[:64].float().div(255).to(device)
-        self.wrapped = D.wrap(self.model, self.dist, device)
+        self.wrapped = D.wrap(self.model, self.dist, device, self.phases)
         self.step = 0
         self.last_checkpoint_step: int | None = None
         self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"

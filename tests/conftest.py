@@ -1,0 +1,26 @@
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads: tiny models gain nothing from threads
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+# Tiny settings applied to every model whose Config has the field (tests stay fast on 2 cores).
+TINY = {"hidden": (32,), "latent_dim": 4, "conv_channels": (8, 16)}
+
+
+def tiny_overrides(name: str, **extra):
+    from gennet.api import model_config
+
+    fields = set(vars(model_config(name)).keys())
+    out = {k: v for k, v in TINY.items() if k in fields}
+    out.update(extra)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    yield

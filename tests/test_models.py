@@ -1,0 +1,128 @@
+"""The shared test every registered model passes on a tiny config, on the CPU."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from gennet import api
+from gennet.data import load_dataset
+from gennet.errors import CapabilityError
+from gennet.registry import model_names
+from gennet.train import Trainer
+from tests.conftest import tiny_overrides
+
+DATA = load_dataset("synthetic-shapes", split="train")
+
+
+def _variants():
+    for name in model_names():
+        yield name, "mlp"
+        if "arch" in vars(api.model_config(name)):
+            yield name, "conv"
+
+
+VARIANTS = list(_variants())
+
+
+def _build(name, arch, **extra):
+    over = tiny_overrides(name, **extra)
+    if "arch" in vars(api.model_config(name)):
+        over["arch"] = arch
+    return api.build_model(name, DATA.spec, over)
+
+
+def _fit(name, arch, tmp_path, steps=2, **train):
+    tcfg, _ = api.resolve_config(
+        name,
+        steps=steps,
+        batch_size=16,
+        quiet=True,
+        **train,
+        **tiny_overrides(name, **({"arch": arch} if arch else {})),
+    )
+    torch.manual_seed(0)
+    model = api.build_model(name, DATA.spec, tcfg.model_args)
+    Trainer(model, DATA, tcfg, tmp_path, torch.device("cpu")).fit()
+    return model, tcfg
+
+
+@pytest.mark.parametrize("name,arch", VARIANTS)
+def test_shapes_and_capabilities(name, arch):
+    model = _build(name, arch).eval()
+    x = DATA.images[:5].float() / 255
+    n, c, h, w = x.shape
+    with torch.no_grad():
+        if model.can("encode"):
+            z = model.encode(x)
+            assert z.shape == (5, model.latent_dim)
+        if model.can("decode"):
+            out = model.decode(torch.randn(5, model.latent_dim))
+            assert out.shape == (5, c, h, w) and out.min() >= 0 and out.max() <= 1
+        if model.can("reconstruct"):
+            assert model.reconstruct(x).shape == x.shape
+        if model.can("sample"):
+            s = model.sample(3)
+            assert s.shape == (3, c, h, w) and s.min() >= 0 and s.max() <= 1
+    for verb in ("sample", "encode", "decode", "reconstruct", "translate"):
+        if not model.can(verb):
+            with pytest.raises(CapabilityError, match=f"cannot {verb}"):
+                model.require(verb)
+
+
+@pytest.mark.parametrize("name,arch", VARIANTS)
+def test_train_step_changes_every_phase_parameter(name, arch, tmp_path):
+    torch.manual_seed(0)
+    before = {k: v.clone() for k, v in _build(name, arch).state_dict().items()}
+    model, _ = _fit(name, arch, tmp_path, steps=1)
+    params = dict(model.named_parameters())
+    phase_params = {id(p) for ph in model.training_phases() for p in ph.params}
+    assert phase_params, "a model must declare parameters to train"
+    for key, p in params.items():
+        if id(p) in phase_params:
+            assert not torch.equal(before[key], p.detach()), f"{name}: parameter {key} did not change"
+
+
+@pytest.mark.parametrize("name,arch", VARIANTS)
+def test_eval_step_changes_nothing(name, arch):
+    model = _build(name, arch).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = DATA.images[:8].float() / 255
+    model.preview(x, 8, generator=torch.Generator().manual_seed(0))
+    if model.can("likelihood"):
+        model.log_likelihood(x, k=4)
+        model.elbo(x)
+    for k, v in model.state_dict().items():
+        assert torch.equal(before[k], v), f"{name}: {k} changed during evaluation"
+
+
+@pytest.mark.parametrize("name,arch", VARIANTS)
+def test_save_load_is_exact(name, arch, tmp_path):
+    model, tcfg = _fit(name, arch, tmp_path, steps=2)
+    from gennet.config import write_json
+
+    write_json(
+        tmp_path / "config.json", {"train": tcfg, "model": tcfg.model_args, "data_spec": DATA.spec.to_dict()}
+    )
+    run = api.load(tmp_path, device="cpu")
+    a, b = model.state_dict(), run.model.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    model.eval()
+    x = DATA.images[:4].float() / 255
+    with torch.no_grad():
+        if model.can("reconstruct"):
+            assert torch.equal(model.reconstruct(x), run.model.reconstruct(x))
+        if model.can("sample"):
+            g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+            assert torch.equal(model.sample(4, generator=g1), run.model.sample(4, generator=g2))
+
+
+def test_registry_defaults_distinguish_the_autoencoders():
+    assert api.model_config("sparse-ae").sparsity == "kl"
+    assert api.model_config("denoising-ae").corruption != "none"
+    assert api.model_config("ae").sparsity == "none" and api.model_config("ae").corruption == "none"
+    cfg = api.model_config("vae")
+    assert (cfg.hidden, cfg.latent_dim, cfg.arch) == ((400,), 20, "mlp")  # the PyTorch example's VAE
+    assert dataclasses.is_dataclass(cfg)
