@@ -224,6 +224,8 @@ def sample(run: Run | str | Path, n: int, seed: int = 0, labels=None) -> np.ndar
     """n images from the model, uint8 (n, C, H, W); the same seed gives the same images."""
     run = _as_run(run)
     run.model.require("sample")
+    if labels is not None:
+        run.model.require("conditional")
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     with torch.no_grad():

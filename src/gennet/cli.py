@@ -157,6 +157,10 @@ def _train(a) -> None:
     if a.quiet:
         named["quiet"] = True
     settings.update({k: v for k, v in named.items() if v is not None})
+    if a.resume and a.config:
+        from .errors import ConfigError
+
+        raise ConfigError("--resume continues a run with its own saved config; drop --config")
     run = api.train(a.model, a.out, resume=a.resume, config_file=a.config, **settings)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one report
         print(f"run written to {run}")
@@ -200,6 +204,9 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
         arrays = {k: v for k, v in r.items() if k in ("clean", "noisy", "denoised")}
         print(f"wrote {write_rows(a.out, rows, names, **arrays)}")
     elif cmd == "encode":
+        _check_suffix(a.out, ".npz")
+        if a.plot:
+            _check_suffix(a.plot, ".png")
         z, labels = api.encode(run, given)
         _save_npz(a.out, z, labels)
         print(f"wrote {a.out}: latents {z.shape}")
@@ -222,6 +229,13 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
             Path(a.json).parent.mkdir(parents=True, exist_ok=True)
             Path(a.json).write_text(json.dumps(res, indent=2) + "\n")
             print(f"wrote {a.json}")
+
+
+def _check_suffix(path: str, suffix: str) -> None:
+    from .errors import GennetError
+
+    if Path(path).suffix.lower() != suffix:
+        raise GennetError(f"output must end in {suffix}, got {Path(path).name}")
 
 
 def _save_npz(path: str, z, labels) -> None:

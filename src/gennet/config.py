@@ -130,7 +130,9 @@ def apply_overrides(obj, overrides: dict[str, Any], *, what: str):
     changes = {}
     for key, value in overrides.items():
         if key not in hints:
-            raise ConfigError(f"unknown {what} setting {key!r}; valid: {', '.join(names)}")
+            others = [f.name for f in fields(TrainConfig) if f.name != "model_args"]
+            also = "" if isinstance(obj, TrainConfig) else f"; training settings: {', '.join(others)}"
+            raise ConfigError(f"unknown {what} setting {key!r}; valid: {', '.join(names)}{also}")
         changes[key] = coerce(key, value, hints[key])
     new = dataclasses.replace(obj, **changes)
     if hasattr(new, "validate"):
@@ -182,9 +184,11 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         train = dict(data["train"])
         model = dict(data.get("model") or {})
         train.pop("model_args", None)
-    else:
-        train = dict(data)
-        model = dict(train.pop("model_args", None) or {})
+    else:  # flat: train settings by name, everything else is the model's (as with --set)
+        flat = dict(data)
+        nested = dict(flat.pop("model_args", None) or {})
+        train, model = split_overrides(flat)
+        model.update(nested)
     return train, model
 
 
