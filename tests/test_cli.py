@@ -574,3 +574,14 @@ def test_unknown_key_error_lists_training_settings_too(tmp_path, capsys):
     rc, _, err = run_cli(capsys, "train", "vae", "--out", tmp_path / "r", "--set", "latnet_dim=3", "--quiet")
     assert_error(rc, err, "latnet_dim")
     assert "latent_dim" in err and "batch_size" in err
+
+
+def test_config_verb_prints_a_file_that_train_accepts(tmp_path, capsys):
+    rc, out, err = run_cli(capsys, "config", "vae", "--set", "beta=2.5", "data=synthetic-shapes", "steps=3")
+    assert rc == 0, err
+    (tmp_path / "c.yaml").write_text(out)
+    rc, _, err = run_cli(capsys, "train", "vae", "--config", tmp_path / "c.yaml", "--out", tmp_path / "r",
+                         "--quiet")
+    assert rc == 0, err
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["model"]["beta"] == 2.5 and saved["train"]["steps"] == 3

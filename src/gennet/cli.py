@@ -17,6 +17,7 @@ EPILOG = """examples:
   gennet train vae --out runs/vae --steps 8000 --resume   # continue a run
   gennet sample runs/vae -n 64 -o samples.png
   gennet evaluate runs/vae --json metrics.json
+  gennet config vae > my.yaml                          # every setting, to edit and pass to --config
   torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
 """
 
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", help="also write the results to this JSON file")
 
     sub.add_parser("list", help="models and datasets")
+
+    c = sub.add_parser("config", help="print a model's full default configuration (a starting --config file)")
+    c.add_argument("model", choices=model_names(), metavar="MODEL")
+    c.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     return ap
 
 
@@ -182,6 +187,15 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
         return
     if cmd == "train":
         return _train(a)
+    if cmd == "config":
+        import yaml
+
+        from .config import parse_set, to_jsonable
+
+        tcfg, mcfg = api.resolve_config(a.model, **parse_set(a.set))
+        train = {k: v for k, v in to_jsonable(tcfg).items() if k != "model_args"}
+        print(yaml.safe_dump({"train": train, "model": to_jsonable(mcfg)}, sort_keys=False), end="")
+        return
     run = api.load(a.run)
     given = read_images(a.input, run.spec) if getattr(a, "input", None) else None
     if cmd == "sample":
