@@ -309,7 +309,7 @@ def test_evaluate_json(vae_run, tmp_path, capsys):
     printed = dict(re.findall(r"^(recon_mse|elbo_nats|iw_nll_nats)\s+(\S+)$", out, re.M))
     assert set(printed) == {"recon_mse", "elbo_nats", "iw_nll_nats"}
     for k, v in printed.items():
-        assert float(v) == pytest.approx(res[k], abs=1e-4)
+        assert float(v) == pytest.approx(res[k], rel=1e-4, abs=1e-6)  # 5 significant digits
 
 
 # ---- list -----------------------------------------------------------------------------------------
@@ -580,8 +580,9 @@ def test_config_verb_prints_a_file_that_train_accepts(tmp_path, capsys):
     rc, out, err = run_cli(capsys, "config", "vae", "--set", "beta=2.5", "data=synthetic-shapes", "steps=3")
     assert rc == 0, err
     (tmp_path / "c.yaml").write_text(out)
-    rc, _, err = run_cli(capsys, "train", "vae", "--config", tmp_path / "c.yaml", "--out", tmp_path / "r",
-                         "--quiet")
+    rc, _, err = run_cli(
+        capsys, "train", "vae", "--config", tmp_path / "c.yaml", "--out", tmp_path / "r", "--quiet"
+    )
     assert rc == 0, err
     saved = json.loads((tmp_path / "r" / "config.json").read_text())
     assert saved["model"]["beta"] == 2.5 and saved["train"]["steps"] == 3

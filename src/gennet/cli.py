@@ -22,6 +22,9 @@ EPILOG = """examples:
 """
 
 
+_SAMPLE_METRICS = ("fid", "kid", "precision_recall", "coverage", "classifier_score")
+
+
 def _images_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
     p.add_argument(
         "-o",
@@ -119,12 +122,45 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--method", choices=["linear", "spherical", "both"], default="both")
     i.add_argument("--seed", type=int, default=0)
 
-    v = sub.add_parser("evaluate", help="metrics on held-out data (reconstruction, ELBO, NLL)")
-    v.add_argument("run")
-    v.add_argument("--n", type=int, help="number of held-out images (default: all)")
+    v = sub.add_parser(
+        "evaluate",
+        help="every metric the model supports, beside the real-vs-real floor",
+        description="Score a run on its held-out split: reconstruction, ELBO/NLL, and for "
+        "models that sample FID, KID, precision/recall, mode coverage and the classifier score "
+        "in the shipped feature network's space, each beside the real-vs-real floor. "
+        "With --images, score any .npz of images against --data instead.",
+    )
+    v.add_argument("run", nargs="?", help="run directory (or use --images)")
+    v.add_argument("--images", help=".npz with `images` (N, C, H, W) to score, e.g. another library's output")
+    v.add_argument("--data", default="mnist", help="reference dataset for --images (default mnist)")
+    v.add_argument("--data-dir", help="folder with the dataset's files (for --images)")
+    v.add_argument("--n", type=int, help="number of samples / held-out images (default: the held-out split)")
+    v.add_argument("--metrics", nargs="+", choices=list(_SAMPLE_METRICS), help="sample metrics (default all)")
     v.add_argument("--k", type=int, default=100, help="importance samples for the NLL estimate (default 100)")
+    v.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", help="also write the results to this JSON file")
+
+    b = sub.add_parser(
+        "bench",
+        help="train several models under one budget; table + HTML report",
+        description="Train each model for --budget seconds on --data, evaluate each with one "
+        "protocol, and write OUT/report.html (opens offline), OUT/results.md and OUT/results.json.",
+    )
+    b.add_argument("--models", nargs="+", choices=model_names(), metavar="MODEL", help="default: every model")
+    b.add_argument("--data", default="mnist")
+    b.add_argument("--budget", type=float, default=60.0, help="training seconds per model (default 60)")
+    b.add_argument("--n", type=int, help="samples per model for the metrics (default: the held-out split)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", default="runs/bench", help="output folder (must be new or empty)")
+    b.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="settings applied to every model's training",
+    )
 
     sub.add_parser("list", help="models and datasets")
 
@@ -196,6 +232,37 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
         train = {k: v for k, v in to_jsonable(tcfg).items() if k != "model_args"}
         print(yaml.safe_dump({"train": train, "model": to_jsonable(mcfg)}, sort_keys=False), end="")
         return
+    if cmd == "bench":
+        from .benchmark import bench, command_line
+        from .config import parse_set
+
+        res = bench(
+            a.models,
+            data=a.data,
+            budget=a.budget,
+            out=a.out,
+            n=a.n,
+            seed=a.seed,
+            settings=parse_set(a.set),
+            command=command_line(sys.argv[1:]),
+        )
+        print((Path(res["paths"]["md"])).read_text())
+        print(f"wrote {res['paths']['html']}")
+        return
+    if cmd == "evaluate" and a.images:
+        res = api.evaluate_images(
+            read_images(a.images, None),
+            a.data,
+            data_dir=a.data_dir,
+            metrics=a.metrics,
+            floor=not a.no_floor,
+            seed=a.seed,
+        )
+        return _print_eval(res, a.json)
+    if cmd == "evaluate" and not a.run:
+        from .errors import GennetError
+
+        raise GennetError("evaluate needs a run directory or --images FILE.npz")
     run = api.load(a.run)
     given = read_images(a.input, run.spec) if getattr(a, "input", None) else None
     if cmd == "sample":
@@ -234,15 +301,25 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
 
         print(f"wrote {write_rows(a.out, rows, names, images=np.stack(rows))}")
     elif cmd == "evaluate":
-        res = api.evaluate(run, n=a.n, k=a.k, seed=a.seed)
-        for key, val in res.items():
-            if key != "protocol":
-                print(f"{key:16s} {val:.4f}" if isinstance(val, float) else f"{key:16s} {val}")
-        print("protocol         " + json.dumps(res["protocol"]))
-        if a.json:
-            Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(a.json).write_text(json.dumps(res, indent=2) + "\n")
-            print(f"wrote {a.json}")
+        res = api.evaluate(run, n=a.n, k=a.k, seed=a.seed, metrics=a.metrics, floor=not a.no_floor)
+        _print_eval(res, a.json)
+
+
+def _print_eval(res: dict, json_path: str | None) -> None:
+    floor = res.get("floor") or {}
+    print(f"{'metric':18s} {'value':>12s}" + (f" {'real floor':>12s}" if floor else ""))
+    for key, val in res.items():
+        if key in ("protocol", "floor", "model"):
+            continue
+        cell = f"{val:12.5g}" if isinstance(val, float) else f"{val!s:>12}"
+        ref = floor.get(key)
+        ref_cell = (f" {ref:12.5g}" if isinstance(ref, float) else f" {ref!s:>12}") if key in floor else ""
+        print(f"{key:18s} {cell}{ref_cell}")
+    print("protocol  " + json.dumps(res["protocol"]))
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(res, indent=2) + "\n")
+        print(f"wrote {json_path}")
 
 
 def _check_suffix(path: str, suffix: str) -> None:

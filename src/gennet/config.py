@@ -32,6 +32,7 @@ class TrainConfig:
     test_fraction: float = 0.1  # held-out share where a set has no standard split
     strict_data: bool = False  # an unreadable image is an error, not a warning
     steps: int = 5000
+    max_seconds: float | None = None  # stop (and save) once training has run this long
     batch_size: int = 128  # global: split evenly across processes under torchrun
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
@@ -49,6 +50,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ConfigError(f"max_seconds must be positive, got {self.max_seconds}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
         if self.channels not in (None, 1, 3):

@@ -11,9 +11,9 @@ from .errors import GennetError
 from .viz import save_grid, save_image_npz, save_rows
 
 
-def read_images(path: str | Path, spec: DataSpec) -> np.ndarray:
+def read_images(path: str | Path, spec: DataSpec | None) -> np.ndarray:
     """An .npz (key `images`, or its only array), an image file or a folder of images ->
-    uint8 (N, C, H, W) matching `spec` (converted and resized where needed)."""
+    uint8 (N, C, H, W), converted and resized to `spec` where given (folders and files)."""
     p = Path(path)
     if not p.exists():
         raise GennetError(f"input not found: {p}")
@@ -26,19 +26,20 @@ def read_images(path: str | Path, spec: DataSpec) -> np.ndarray:
             arr = z[key]
         if arr.ndim == 3:
             arr = arr[:, None]
+        if arr.ndim == 4 and arr.shape[1] not in (1, 3) and arr.shape[-1] in (1, 3):
+            arr = arr.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
         if arr.dtype != np.uint8:
             arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
-        return arr
-    folder = p if p.is_dir() else None
-    if folder is None:  # one image file: load it through the folder loader for the same conversion
-        import shutil
-        import tempfile
+        return np.ascontiguousarray(arr)
+    size, channels = (spec.height, spec.channels) if spec is not None else (None, None)
+    if p.is_dir():
+        return load_image_folder(p, image_size=size, channels=channels, strict=True).images.numpy()
+    import shutil
+    import tempfile
 
-        tmp = Path(tempfile.mkdtemp(prefix="gennet-in-"))
-        shutil.copy(p, tmp / p.name)
-        folder = tmp
-    data = load_image_folder(folder, image_size=spec.height, channels=spec.channels, strict=True)
-    return data.images.numpy()
+    with tempfile.TemporaryDirectory(prefix="gennet-in-") as tmp:  # one file: the folder loader's conversion
+        shutil.copy(p, Path(tmp) / p.name)
+        return load_image_folder(tmp, image_size=size, channels=channels, strict=True).images.numpy()
 
 
 def write_images(path: str | Path, images: np.ndarray, nrow: int | None = None, **arrays) -> Path:

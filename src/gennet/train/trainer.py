@@ -170,7 +170,8 @@ class Trainer:
         counts: dict = defaultdict(int)
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
         last_row: dict = {}
-        while self.step < cfg.steps:
+        end = cfg.steps
+        while self.step < end:
             torch.manual_seed(step_seed(cfg.seed, self.step, self.dist.rank))
             self.model.begin_step(self.step, cfg.steps)
             for phase in self.phases:
@@ -182,14 +183,18 @@ class Trainer:
                 self.ema.update_parameters(self.model)
             self.step += 1
             bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+            if cfg.max_seconds is not None and D.broadcast_flag(
+                self.dist, time.perf_counter() - t0 > cfg.max_seconds, self.device
+            ):
+                end = self.step  # out of time: finish this step as if it were the last
+            if self.step % cfg.log_every == 0 or self.step == end:
                 now = time.perf_counter()
                 rate = (self.step - step_last) / max(now - t_last, 1e-9)
                 last_row = self._log(sums, counts, rate, bar)
                 sums, counts, t_last, step_last = defaultdict(float), defaultdict(int), now, self.step
-            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+            if self.step % cfg.sample_every == 0 or self.step == end:
                 self.write_preview()
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+            if self.step % cfg.checkpoint_every == 0 or self.step == end:
                 self.save_checkpoint()
         bar.close()
         self.save_final()
