@@ -1,6 +1,6 @@
 """Training throughput: gennet's generic Trainer vs a plain hand-written PyTorch loop.
 
-    python bench/throughput.py [--steps N] [--repeats R] [--json OUT]
+    python bench/throughput.py [--steps N] [--repeats R] [--threads T] [--json OUT]
 
 Both sides train the same network (same layer shapes, same default initialisation, same
 Adam lr=1e-3, batch 128) on the embedded MNIST train split (9000 images) on the CPU, in one
@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +41,18 @@ from gennet.train import Trainer
 
 BATCH = 128
 CPU = torch.device("cpu")
+
+NOTE = (
+    "Median of {repeats} alternating runs each; 'median paired ratio' is the median over repeats of "
+    "(this run / the plain run of the same repeat). Rate = steps after the first tenth of each run / "
+    "their wall time (the first tenth is warm-up, untimed, on both sides). gennet's rate comes from the "
+    "trainer's own metrics.jsonl steps_per_s rows, which end before the end-of-run preview grid, "
+    "checkpoint and safetensors writes; 'fixed cost' is the rest of Trainer(...).fit() (set-up + those "
+    "final writes), charged to neither side. The plain loop is DataLoader(TensorDataset(float images), "
+    "batch_size=128, shuffle=True, drop_last=True) -> forward -> loss -> zero_grad -> backward -> step "
+    "-> loss.item(). The diagnostic row is the same plain loop fed by index ops on one tensor (like "
+    "gennet's InMemoryLoader), to separate the loader's share from the trainer's per-step overhead."
+)
 
 
 # ---- the plain networks, written out as a user following the PyTorch examples would ----------
@@ -237,11 +251,15 @@ def run_case(name: str, variants: dict[str, Callable[[], dict]], repeats: int) -
 
 
 def summarise(case: str, results: dict[str, list[dict]], plain_key: str) -> list[dict]:
-    base = statistics.median(r["steps_per_s"] for r in results[plain_key])
+    plain = [r["steps_per_s"] for r in results[plain_key]]
+    base = statistics.median(plain)
     rows = []
     for label, runs in results.items():
         rates = [r["steps_per_s"] for r in runs]
         med = statistics.median(rates)
+        # each repeat's run against the plain run of the same repeat (close in time, so a burst of
+        # load from other processes hits both more evenly than it hits the medians)
+        paired = statistics.median(a / b for a, b in zip(rates, plain, strict=True))
         fixed = [r["fixed_cost_s"] for r in runs if "fixed_cost_s" in r]
         rows.append(
             {
@@ -251,6 +269,7 @@ def summarise(case: str, results: dict[str, list[dict]], plain_key: str) -> list
                 "min_steps_per_s": min(rates),
                 "max_steps_per_s": max(rates),
                 "ratio_vs_plain_fp32": med / base,
+                "paired_ratio_median": paired,
                 "fixed_cost_s": statistics.median(fixed) if fixed else None,
                 "runs": runs,
             }
@@ -265,15 +284,30 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="write all figures here")
     ap.add_argument("--cases", default="vae,conv-ae", help="comma list of: vae, conv-ae")
     ap.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads(N) first (default: torch's choice)"
+    )
+    ap.add_argument(
         "--no-diagnostic", action="store_true", help="skip the plain loop with in-memory index batches"
     )
     args = ap.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # The first torch.optim.Adam(...) of a process imports torch._dynamo (~2 s); do it here so
+    # that no timed run, nor the first run's "fixed cost", pays for it.
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])
 
     cpu = cpu_model()
     threads = torch.get_num_threads()
     print(f"gennet {gennet.__version__}, torch {torch.__version__}, torch.get_num_threads()={threads}")
-    print(f"CPU: {cpu}; python {platform.python_version()}")
+    print(f"CPU: {cpu} ({os.cpu_count()} logical CPUs); python {platform.python_version()}")
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} (1 min); other busy processes skew the figures")
+    if threads > 1 and load_before[0] > (os.cpu_count() or 1) - threads + 0.5:
+        print(
+            "warning: other processes are busy on these cores; torch's intra-op threads then contend "
+            "with them and single runs slow down many times over (try --threads 1 and more --repeats)"
+        )
 
     data = load_dataset("mnist", split="train")
     x_float = data.images.float().div(255.0)  # what the plain loop trains on, converted once
@@ -331,32 +365,35 @@ def main() -> None:
         all_rows += summarise("conv-ae", results, "plain fp32 (DataLoader)")
 
     print(f"\n### Training throughput, CPU ({cpu}, {threads} threads, torch {torch.__version__})\n")
-    print("| case | variant | median steps/s | min-max | ratio vs plain fp32 | fixed cost (s) |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(
+        "| case | variant | median steps/s | min-max | ratio vs plain fp32 | median paired ratio "
+        "| fixed cost (s) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
     for r in all_rows:
         fixed = f"{r['fixed_cost_s']:.2f}" if r["fixed_cost_s"] is not None else "-"
         print(
             f"| {r['case']} | {r['variant']} | {r['median_steps_per_s']:.1f} | "
             f"{r['min_steps_per_s']:.1f}-{r['max_steps_per_s']:.1f} | "
-            f"{r['ratio_vs_plain_fp32']:.3f} | {fixed} |"
+            f"{r['ratio_vs_plain_fp32']:.3f} | {r['paired_ratio_median']:.3f} | {fixed} |"
         )
-    print(
-        f"\nMedian of {args.repeats} alternating runs each. Rate = steps after the first tenth of each run "
-        "/ their wall time (first tenth = warm-up, untimed, on both sides). gennet's rate comes from "
-        "the trainer's own metrics.jsonl steps_per_s rows, which end before the end-of-run preview grid, "
-        "checkpoint and safetensors writes; 'fixed cost' is the rest of Trainer(...).fit() (set-up + "
-        "those final writes), charged to neither side. The plain loop is "
-        "DataLoader(TensorDataset(float images), batch_size=128, shuffle=True, drop_last=True) -> "
-        "forward -> loss -> zero_grad -> backward -> step -> loss.item(). The diagnostic row is the "
-        "same plain loop fed by index ops on one tensor (like gennet's InMemoryLoader), to separate "
-        "the loader's share from the trainer's per-step overhead."
-    )
+    print("\n" + textwrap.fill(NOTE.format(repeats=args.repeats), width=100))
+    load_after = os.getloadavg()
+    print(f"\nload average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} (1 min)")
+    for case in dict.fromkeys(r["case"] for r in all_rows):
+        g = next(r for r in all_rows if r["case"] == case and r["variant"] == "gennet fp32")
+        verdict = "met" if g["ratio_vs_plain_fp32"] >= 1.0 else "NOT met"
+        print(
+            f"{case}: gennet fp32 / plain fp32 = {g['ratio_vs_plain_fp32']:.3f} (ratio of medians; "
+            f"median paired ratio {g['paired_ratio_median']:.3f}); target >= 1.0: {verdict}"
+        )
     if args.json:
         out = {
             "gennet_version": gennet.__version__,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "cpu": cpu,
+            "loadavg_before_after": [load_before[0], load_after[0]],
             "batch_size": BATCH,
             "repeats": args.repeats,
             "parameters": params,

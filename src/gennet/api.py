@@ -386,6 +386,10 @@ def _score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, e
     scorer = Scorer(extractor, reference.images.numpy(), train_images, seed=seed)
     proto.update({"reference": f"{tcfg.data} test split ({len(reference)} images)", "samples": n})
     res = scorer.score(images, metrics)
+    proto["scoring_seconds"] = scorer.last_seconds
+    if res.get("num_classes"):
+        share = 0.25 / res["num_classes"]
+        proto["coverage_rule"] = f"a class is covered when it holds >= {share:.4g} of samples"
     if floor:
         res["floor"] = scorer.floor(n, metrics)
         proto["floor"] = f"{min(n, len(train_images))} real training images against the same reference"

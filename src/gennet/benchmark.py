@@ -73,6 +73,7 @@ def bench(
             floor = res.pop("floor", None) or floor
             protocol = {**protocol, **res.pop("protocol")}
             res.pop("model", None)
+            protocol["iw_k"] = res.pop("iw_k", None)
             row.update(steps=_steps(run_dir), train_seconds=round(seconds, 1), metrics=res)
             row["grid_png"] = str(_grid(run, run_dir))
             row["curves_png"] = str(loss_curves(run_dir / "metrics.jsonl", run_dir / "bench_curves.png"))

@@ -49,7 +49,6 @@ def score_features(
         cov = S.mode_coverage(probs, ref_probs)
         out["classes_covered"] = cov["classes_covered"]
         out["num_classes"] = cov["num_classes"]
-        out["coverage_min_share"] = cov["min_share"]
         out["class_kl"] = cov["kl_fake_real"]
     if "classifier_score" in chosen:
         out["classifier_score"] = S.classifier_score(probs)
@@ -68,8 +67,7 @@ class Scorer:
         t0 = time.perf_counter()
         feats, probs = self.extractor(images)
         out = score_features(feats, probs, self.ref_feats, self.ref_probs, metrics, self.seed)
-        out["seconds"] = round(time.perf_counter() - t0, 3)
-        out["n"] = len(images)
+        self.last_seconds = round(time.perf_counter() - t0, 3)
         return out
 
     def floor(self, n: int, metrics=None) -> dict[str, Any]:
@@ -78,6 +76,4 @@ class Scorer:
             raise ValueError("no training images were given for the floor")
         rng = np.random.default_rng(self.seed)
         idx = np.sort(rng.choice(len(self.train_images), size=min(n, len(self.train_images)), replace=False))
-        out = self.score(self.train_images[idx], metrics)
-        out["real_classifier_score_ceiling"] = out.get("classifier_score")
-        return out
+        return self.score(self.train_images[idx], metrics)
