@@ -301,7 +301,7 @@ def test_evaluate_json(vae_run, tmp_path, capsys):
         assert isinstance(res[key], float) and math.isfinite(res[key]), key
     assert 0 <= res["recon_mse"] <= 1
     assert res["iw_k"] == 20
-    assert res["protocol"]["n"] == N_HELDOUT and res["protocol"]["dataset"] == "synthetic-shapes"
+    assert res["protocol"]["heldout_images"] == N_HELDOUT and res["protocol"]["dataset"] == "synthetic-shapes"
     # p(x) <= 1 for these likelihoods, so NLL > 0; the IW bound (k=20) is tighter than the ELBO
     assert res["iw_nll_nats"] > 0
     assert res["iw_nll_nats"] <= -res["elbo_nats"] + 1.0

@@ -337,7 +337,7 @@ def evaluate(
     torch.manual_seed(seed)
     out: dict[str, Any] = {
         "model": run.model.name,
-        "protocol": {"dataset": run.config.data, "split": "test", "n": len(x), "seed": seed},
+        "protocol": {"dataset": run.config.data, "split": "test", "heldout_images": len(x), "seed": seed},
     }
     model = run.model
     if model.can("reconstruct"):

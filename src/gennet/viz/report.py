@@ -105,7 +105,9 @@ ARROWS = {"lower": " ↓", "higher": " ↑", None: ""}
 PROTOCOL_LABELS = {
     "dataset": "dataset",
     "reference": "reference",
-    "n": "samples per model",
+    "samples": "samples per model",
+    "heldout_images": "held-out images (reconstruction, likelihood)",
+    "scoring_seconds": "seconds to score one model's samples",
     "seed": "seed",
     "extractor": "feature extractor",
     "extractor_sha256": "extractor SHA-256",
