@@ -168,3 +168,9 @@ def test_batch_larger_than_data_is_a_clear_error(tmp_path):
     small = DATA.subset(slice(0, 10))
     with pytest.raises(GennetError, match="larger than the training set"):
         Trainer(TwoPhase(DATA.spec), small, replace(_cfg(), batch_size=32), tmp_path, CPU)
+
+
+def test_resume_as_another_model_is_refused(tmp_path):
+    _train_rows(tmp_path / "r", steps=2)
+    with pytest.raises(GennetError, match="holds a 'vae' run, not 'ae'"):
+        api.train("ae", tmp_path / "r", resume=True, steps=4)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,11 @@ def resolve_config(
         saved = json.loads((resume_from / "config.json").read_text())
         train_over, model_over = dict(saved["train"]), dict(saved["model"])
         train_over.pop("model_args", None)
+        if model is not None and model != train_over["model"]:
+            raise ConfigError(
+                f"{resume_from} holds a {train_over['model']!r} run, not {model!r}; "
+                f"resume it as `gennet train {train_over['model']} ... --resume`"
+            )
     elif config_file:
         train_over, model_over = read_config_file(config_file)
     t, m = split_overrides({k: v for k, v in settings.items() if v is not None})
@@ -125,7 +131,7 @@ def train(
                 f"or choose another --out (nothing was changed)"
             )
         tcfg, mcfg = resolve_config(model, config_file=config_file, **settings)
-    device = D.resolve_device(tcfg.device, int(__import__("os").environ.get("LOCAL_RANK", "0")))
+    device = D.resolve_device(tcfg.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = D.init_from_env(device)
     try:
         data = _load_split(tcfg, "train")
@@ -360,7 +366,7 @@ def evaluate(
             else "Gaussian density of pixel intensities in [0, 1]"
         )
     if model.can("sample"):
-        n_samples = n or len(heldout(run))
+        n_samples = n or len(data)
         images = sample(run, n_samples, seed=seed)
         scored = _score(run.config, images, n_samples, metrics, floor, seed, extractor)
         out["protocol"].update(scored.pop("protocol"))
