@@ -4,6 +4,7 @@ global batch: DDP averages the per-process gradients of the two half batches."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -69,3 +70,27 @@ def test_two_process_torchrun_matches_single_process(tmp_path):
 
     init = build_model("ae", run.spec, run.config.model_args).state_dict()
     assert any((init[k] - b[k]).abs().max() > 1e-4 for k in b)
+
+
+@pytest.mark.slow
+def test_two_phase_model_under_ddp_matches_single_process(tmp_path):
+    """A GAN-shaped model (D twice per step, then G through D) on one DDP wrapper."""
+    script = str(Path(__file__).with_name("ddp_two_phase_script.py"))
+    two = _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            script,
+            str(tmp_path / "two.safetensors"),
+        ],
+        tmp_path,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = _run([sys.executable, script, str(tmp_path / "one.safetensors")], tmp_path)
+    assert one.returncode == 0, one.stderr[-3000:]
+    a, b = load_file(tmp_path / "one.safetensors"), load_file(tmp_path / "two.safetensors")
+    for k in a:
+        assert (a[k] - b[k]).abs().max() < 1e-5, k

@@ -49,6 +49,8 @@ class Trainer:
     ):
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.dist = dist or D.DistInfo()
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = model.to(device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
