@@ -192,6 +192,13 @@ def test_full_mnist_from_env(tmp_path, monkeypatch):
     assert len(load_dataset("mnist")) == 12
 
 
+def test_env_without_mnist_falls_back_to_the_embedded_digits(tmp_path, monkeypatch):
+    _write_standard(tmp_path / "fashion-mnist")  # GENNET_DATA holding other sets only
+    monkeypatch.setenv("GENNET_DATA", str(tmp_path))
+    with pytest.warns(UserWarning, match="embedded 10,000"):
+        assert len(load_dataset("mnist")) == 9000
+
+
 def test_full_mnist_missing_lists_searched_paths(tmp_path):
     with pytest.raises(DataError) as info:
         load_dataset("mnist", data_dir=str(tmp_path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,10 @@ def _env_dir() -> Path | None:
 
 def _load_mnist(split: str, data_dir: str | None, test_fraction: float, seed: int) -> ImageData:
     root = Path(data_dir).expanduser() if data_dir else _env_dir()
+    if root is not None and not data_dir and _find_idx_folder([root, root / "mnist"]) is None:
+        # $GENNET_DATA may be meant for other sets (Fashion-MNIST): fall back, and say so
+        warnings.warn(f"no full MNIST in ${ENV_DATA}={root}; using the embedded 10,000 digits", stacklevel=3)
+        root = None
     if root is None:
         images, labels = read_idx_pair(
             MNIST_EMBEDDED / "images-idx3-ubyte.gz", MNIST_EMBEDDED / "labels-idx1-ubyte.gz"
@@ -219,10 +224,9 @@ def _load_mnist(split: str, data_dir: str | None, test_fraction: float, seed: in
     candidates = [root, root / "mnist"]
     folder = _find_idx_folder(candidates)
     if folder is None:
-        origin = "--data-dir" if data_dir else f"${ENV_DATA}"
         raise DataError(
-            f"full MNIST not found in {origin} {root}; searched:\n{_describe_searched(candidates)}\n"
-            f"Without --data-dir (and with {ENV_DATA} unset) the embedded 10,000 MNIST digits are used."
+            f"full MNIST not found in --data-dir {root}; searched:\n{_describe_searched(candidates)}\n"
+            f"Without --data-dir the embedded 10,000 MNIST digits are used."
         )
     return _load_idx_split(folder, split, "mnist", MNIST_CLASSES)
 
