@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
@@ -47,5 +46,3 @@ def model_descriptions() -> dict[str, str]:
     _ensure_loaded()
     return {k: v["description"] for k, v in sorted(_MODELS.items())}
 
-
-ModelFactory = Callable[..., Any]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -89,10 +88,6 @@ class ConvDecoder(nn.Module):
 
 def flat_dim(spec) -> int:
     return int(spec.channels * spec.height * spec.width)
-
-
-def prod(xs: Sequence[int]) -> int:
-    return int(math.prod(xs))
 
 
 def make_encoder(arch: str, spec, hidden: Sequence[int], conv_channels: Sequence[int], out: int) -> nn.Module:
