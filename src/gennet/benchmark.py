@@ -69,7 +69,7 @@ def bench(
         try:
             run_dir, seconds = _train_one(name, out, data, budget, seed, dict(settings or {}))
             run = api.load(run_dir)
-            res = api.evaluate(run, n=n, seed=seed)
+            res = api.evaluate(run, n=n, seed=seed, floor=floor is None)  # one floor serves every model
             floor = res.pop("floor", None) or floor
             protocol = {**protocol, **res.pop("protocol")}
             res.pop("model", None)

@@ -22,9 +22,6 @@ EPILOG = """examples:
 """
 
 
-_SAMPLE_METRICS = ("fid", "kid", "precision_recall", "coverage", "classifier_score")
-
-
 def _images_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
     p.add_argument(
         "-o",
@@ -36,6 +33,7 @@ def _images_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .eval.scoring import ALL_METRICS
     from .registry import model_names
 
     ap = argparse.ArgumentParser(
@@ -135,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data", default="mnist", help="reference dataset for --images (default mnist)")
     v.add_argument("--data-dir", help="folder with the dataset's files (for --images)")
     v.add_argument("--n", type=int, help="number of samples / held-out images (default: the held-out split)")
-    v.add_argument("--metrics", nargs="+", choices=list(_SAMPLE_METRICS), help="sample metrics (default all)")
+    v.add_argument("--metrics", nargs="+", choices=list(ALL_METRICS), help="sample metrics (default all)")
     v.add_argument("--k", type=int, default=100, help="importance samples for the NLL estimate (default 100)")
     v.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     v.add_argument("--seed", type=int, default=0)

@@ -25,7 +25,7 @@ from ..config import TrainConfig
 from ..data import ImageData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase
-from ..viz import save_rows
+from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
 from .loader import InMemoryLoader
@@ -264,8 +264,6 @@ class Trainer:
         net.train(was_training)
         path = self.run_dir / "samples" / f"step-{self.step:07d}.png"
         if len(rows) == 1:
-            from ..viz import save_grid
-
             save_grid(rows[0].float().cpu(), path)
         else:
             save_rows([r.float().cpu() for r in rows], path)
