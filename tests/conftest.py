@@ -8,7 +8,14 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 # Tiny settings applied to every model whose Config has the field (tests stay fast on 2 cores).
-TINY = {"hidden": (32,), "latent_dim": 4, "conv_channels": (8, 16)}
+TINY = {
+    "hidden": (32,),
+    "latent_dim": 4,
+    "conv_channels": (8, 16),
+    "base_channels": 8,  # GAN / CycleGAN widths
+    "disc_hidden": (16,),  # latent and joint discriminators
+    "n_blocks": 1,  # residual blocks of a translation generator
+}
 
 
 def tiny_overrides(name: str, **extra):

@@ -94,6 +94,9 @@ class GenerativeModel(nn.Module):
         self.cfg = cfg
         self.spec = spec
         self._phase_map: dict[str, Phase] = {}
+        # The trainer sets this before asking for phases, for schedules that need the run's length
+        # (e.g. CycleGAN's constant-then-linear-decay learning rate).
+        self.total_steps: int | None = None
 
     # ---- the training contract -------------------------------------------------------------
     def phases(self) -> list[Phase]:

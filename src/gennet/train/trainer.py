@@ -57,6 +57,7 @@ class Trainer:
         self.ema = None
         if cfg.ema > 0:
             self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        self.model.total_steps = cfg.steps
         self.phases: list[Phase] = self.model.training_phases()
         self.optimizers = {p.name: p.optimizer.build(p.params) for p in self.phases}
         self.schedulers = {
