@@ -40,7 +40,7 @@ IDX_STEMS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 SPLITS = ("train", "test")
-SYNTHETIC_SIZES = {"synthetic-shapes": 2000, "synthetic-rgb": 1000}
+SYNTHETIC_SIZES = {"synthetic-shapes": 2000, "synthetic-rgb": 1000, "synthetic-ring": 20000}
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,8 @@ def dataset_names() -> dict[str, str]:
         "(apt-get install dataset-fashion-mnist or --data-dir)",
         "synthetic-shapes": "bars, squares and crosses 16x16 gray, 4 classes, 2000 images (for tests)",
         "synthetic-rgb": "red/green/blue blobs on noise 16x16 RGB, 3 classes, 1000 images (for tests)",
+        "synthetic-ring": "8 Gaussians on a ring (2-D points stored as 1x2 images), 8 classes, 20000 "
+        "(the Unrolled GAN mode-coverage test)",
     }
 
 

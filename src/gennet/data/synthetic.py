@@ -85,11 +85,44 @@ def make_rgb(n: int, seed: int = 0) -> ImageData:
     )
 
 
-SYNTHETIC = {"synthetic-shapes": make_shapes, "synthetic-rgb": make_rgb}
+# The Unrolled GAN paper's mixture (Metz et al. 2017): 8 Gaussians of std 0.02 on a circle of radius 2.
+RING_MODES, RING_RADIUS, RING_STD = 8, 2.0, 0.02
+RING_SCALE = 5.0  # ring coordinates -> [0, 1]: u = 0.5 + v / RING_SCALE
+
+
+def ring_centres() -> np.ndarray:
+    """(8, 2) mode centres in ring coordinates."""
+    angles = 2 * np.pi * np.arange(RING_MODES) / RING_MODES
+    return RING_RADIUS * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def ring_to_unit(v: np.ndarray) -> np.ndarray:
+    return 0.5 + np.asarray(v, dtype=np.float64) / RING_SCALE
+
+
+def unit_to_ring(u: np.ndarray) -> np.ndarray:
+    return (np.asarray(u, dtype=np.float64) - 0.5) * RING_SCALE
+
+
+def make_ring(n: int, seed: int = 0) -> ImageData:
+    """`synthetic-ring`: n 2-D points stored as uint8 images (n, 1, 1, 2), labels = mode (0..7).
+
+    Points are mapped to [0, 1] by u = 0.5 + v / 5, so uint8 storage rounds each coordinate to
+    5/255 = 0.0196 ring units, about one mode std; the models see what every image model sees."""
+    rng = np.random.default_rng(seed)
+    labels = _balanced_labels(rng, n, RING_MODES)
+    points = ring_centres()[labels] + rng.normal(0.0, RING_STD, size=(n, 2))
+    images = np.clip(np.rint(ring_to_unit(points) * 255), 0, 255).astype(np.uint8).reshape(n, 1, 1, 2)
+    return ImageData(
+        torch.from_numpy(images), torch.from_numpy(labels), "synthetic-ring", [f"mode {i}" for i in range(8)]
+    )
+
+
+SYNTHETIC = {"synthetic-shapes": make_shapes, "synthetic-rgb": make_rgb, "synthetic-ring": make_ring}
 
 
 def make_synthetic(name: str, n: int, seed: int = 0) -> ImageData:
-    """Synthetic set `name` ("synthetic-shapes" or "synthetic-rgb") of n images; same seed, same images."""
+    """Synthetic set `name` (synthetic-shapes, -rgb or -ring) of n images; same seed, same images."""
     if name not in SYNTHETIC:
         raise DataError(f"unknown synthetic dataset {name!r}: known are {', '.join(SYNTHETIC)}")
     if n < 0:

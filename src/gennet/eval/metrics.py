@@ -123,3 +123,13 @@ def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
 def log_mean_exp(a: torch.Tensor, dim: int) -> torch.Tensor:
     """Numerically stable ``log(mean(exp(a), dim))`` = logsumexp(a, dim) - log(k), k = a.shape[dim]."""
     return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean Euclidean distance over the N(N-1)/2 distinct pairs of x (N, ...) (flattened); 0 if N < 2."""
+    flat = x.detach().flatten(1).double()
+    n = flat.shape[0]
+    if n < 2:
+        return 0.0
+    d = torch.cdist(flat, flat)
+    return float(d.sum() / (n * (n - 1)))

@@ -29,6 +29,7 @@ from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
 from .loader import InMemoryLoader
+from .monitor import CollapseMonitor
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -60,6 +61,17 @@ class Trainer:
         self.model.total_steps = cfg.steps
         self.phases: list[Phase] = self.model.training_phases()
         self.optimizers = {p.name: p.optimizer.build(p.params) for p in self.phases}
+        # While a phase runs, parameters it does not update are frozen (requires_grad=False), so its
+        # backward computes no weight gradients for them (G's backward through D skips D's weight
+        # gradients). Under DDP the set of parameters needing gradients must not change, so not there.
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self._frozen: dict[str, list] = {}
+        if not self.dist.enabled:
+            for ph in self.phases:
+                own = {id(p) for p in ph.params}
+                self._frozen[ph.name] = [p for p in trainable if id(p) not in own]
+        self._trainable = trainable
+        self.monitor = CollapseMonitor(data.images[:64], cfg.seed) if self.model.can("sample") else None
         self.schedulers = {
             p.name: torch.optim.lr_scheduler.LambdaLR(self.optimizers[p.name], p.lr_lambda)
             for p in self.phases
@@ -138,8 +150,18 @@ class Trainer:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def _freeze_for(self, phase: Phase) -> None:
+        frozen = self._frozen.get(phase.name)
+        if frozen is None:
+            return
+        for p in self._trainable:
+            p.requires_grad_(True)
+        for p in frozen:
+            p.requires_grad_(False)
+
     def _run_phase(self, phase: Phase, sums: dict, counts: dict) -> None:
         opt = self.optimizers[phase.name]
+        self._freeze_for(phase)
         for _ in range(phase.repeat):
             batch = self.loader.next()
             with self._autocast():
@@ -183,32 +205,36 @@ class Trainer:
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
         last_row: dict = {}
         end = cfg.steps
-        while self.step < end:
-            self._reseed(step_seed(cfg.seed, self.step, self.dist.rank))
-            self.model.begin_step(self.step, cfg.steps)
-            for phase in self.phases:
-                if self.step % phase.every == 0:
-                    self._run_phase(phase, sums, counts)
-            for s in self.schedulers.values():
-                s.step()
-            if self.ema is not None:
-                self.ema.update_parameters(self.model)
-            self.step += 1
-            bar.update(1)
-            if cfg.max_seconds is not None and D.broadcast_flag(
-                self.dist, time.perf_counter() - t0 > cfg.max_seconds, self.device
-            ):
-                end = self.step  # out of time: finish this step as if it were the last
-            if self.step % cfg.log_every == 0 or self.step == end:
-                now = time.perf_counter()
-                rate = (self.step - step_last) / max(now - t_last, 1e-9)
-                last_row = self._log(sums, counts, rate, bar)
-                sums, counts, t_last, step_last = defaultdict(float), defaultdict(int), now, self.step
-            if self.step % cfg.sample_every == 0 or self.step == end:
-                self.write_preview()
-            if self.step % cfg.checkpoint_every == 0 or self.step == end:
-                self.save_checkpoint()
-        bar.close()
+        try:
+            while self.step < end:
+                self._reseed(step_seed(cfg.seed, self.step, self.dist.rank))
+                self.model.begin_step(self.step, cfg.steps)
+                for phase in self.phases:
+                    if self.step % phase.every == 0:
+                        self._run_phase(phase, sums, counts)
+                for s in self.schedulers.values():
+                    s.step()
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
+                self.step += 1
+                bar.update(1)
+                if cfg.max_seconds is not None and D.broadcast_flag(
+                    self.dist, time.perf_counter() - t0 > cfg.max_seconds, self.device
+                ):
+                    end = self.step  # out of time: finish this step as if it were the last
+                if self.step % cfg.log_every == 0 or self.step == end:
+                    now = time.perf_counter()
+                    rate = (self.step - step_last) / max(now - t_last, 1e-9)
+                    last_row = self._log(sums, counts, rate, bar)
+                    sums, counts, t_last, step_last = defaultdict(float), defaultdict(int), now, self.step
+                if self.step % cfg.sample_every == 0 or self.step == end:
+                    self.write_preview()
+                if self.step % cfg.checkpoint_every == 0 or self.step == end:
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+            for p in self._trainable:  # undo the per-phase freezing
+                p.requires_grad_(True)
         self.save_final()
         if self._tb:
             self._tb.close()
@@ -226,9 +252,15 @@ class Trainer:
         row.update({k: float(sums[k]) / counts[k] for k in sums})
         if not self.dist.is_main:
             return row
+        if self.monitor is not None:
+            with self._eval_net() as net:
+                row["monitor/diversity"] = self.monitor.diversity(net)
+            self.monitor.check(row["monitor/diversity"], self.step)
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
+        if "monitor/diversity" in short:  # first in the bar: the collapse signal
+            short = {"diversity": short.pop("monitor/diversity"), **short}
         bar.set_postfix({k: f"{v:.4g}" for k, v in list(short.items())[:6]}, refresh=False)
         tb = self._tensorboard()
         if tb is not None:
@@ -253,16 +285,24 @@ class Trainer:
             rows = [r for r in path.read_text().splitlines() if r and json.loads(r)["step"] <= step]
             path.write_text("".join(r + "\n" for r in rows))
 
+    @contextlib.contextmanager
+    def _eval_net(self):
+        """The network used for samples (the EMA copy when on), in eval mode for the duration."""
+        net = self.ema.module if self.ema is not None else self.model
+        was_training = net.training
+        net.eval()
+        try:
+            yield net
+        finally:
+            net.train(was_training)
+
     @torch.no_grad()
     def write_preview(self) -> None:
         if not self.dist.is_main:
             return
-        net = self.ema.module if self.ema is not None else self.model
-        was_training = net.training
-        net.eval()
         g = torch.Generator().manual_seed(self.cfg.seed)
-        rows = net.preview(self.preview_x, 64 if net.can("sample") else 16, generator=g)
-        net.train(was_training)
+        with self._eval_net() as net:
+            rows = net.preview(self.preview_x, 64 if net.can("sample") else 16, generator=g)
         path = self.run_dir / "samples" / f"step-{self.step:07d}.png"
         if len(rows) == 1:
             save_grid(rows[0].float().cpu(), path)
