@@ -13,8 +13,21 @@ from safetensors.torch import load_file
 from gennet.api import build_model, load
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-ARGS = ["train", "ae", "--data", "synthetic-shapes", "--steps", "5", "--batch-size", "32", "--quiet",
-        "--set", "hidden=32", "latent_dim=4", "sample_every=5"]
+ARGS = [
+    "train",
+    "ae",
+    "--data",
+    "synthetic-shapes",
+    "--steps",
+    "5",
+    "--batch-size",
+    "32",
+    "--quiet",
+    "--set",
+    "hidden=32",
+    "latent_dim=4",
+    "sample_every=5",
+]
 
 
 def _run(cmd, cwd):

@@ -17,6 +17,9 @@ EPILOG = """examples:
   gennet train vae --out runs/vae --steps 8000 --resume   # continue a run
   gennet sample runs/vae -n 64 -o samples.png
   gennet evaluate runs/vae --json metrics.json
+  gennet train dcgan --steps 3000 --out runs/dcgan        # also gan, wgan, wgan-gp, cgan, aae, bigan
+  gennet sample runs/cgan -n 20 --labels 3 -o threes.png  # a conditional model draws the class asked
+  gennet arithmetic runs/aae --terms 7 1 3 -o arith.png   # mean z(7) - mean z(1) + mean z(3)
   gennet config vae > my.yaml                          # every setting, to edit and pass to --config
   torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
 """
@@ -119,6 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--steps", type=int, default=10, help="images per row (default 10)")
     i.add_argument("--method", choices=["linear", "spherical", "both"], default="both")
     i.add_argument("--seed", type=int, default=0)
+    i.add_argument(
+        "--between",
+        choices=["auto", "random", "real"],
+        default="auto",
+        help="random codes from the prior, or codes of held-out images (needs an encoder); "
+        "auto: random when the model samples",
+    )
+
+    ar = sub.add_parser(
+        "arithmetic",
+        help="latent vector arithmetic over class-mean codes: a - b + c (the DCGAN paper's demo)",
+        description="Decode mean z(a) - mean z(b) + mean z(c). Codes come from the encoder on held-out "
+        "images where the model has one, else from samples classified by the shipped feature network. "
+        "Writes rows: exemplars of a, b, c with their class mean (last), then the result and "
+        "perturbed copies.",
+    )
+    ar.add_argument("run")
+    ar.add_argument("-o", "--out", required=True, help="output .png (or .npz)")
+    ar.add_argument(
+        "--terms", nargs=3, metavar=("A", "B", "C"), help="classes by index or name (default: first three)"
+    )
+    ar.add_argument("--per-class", type=int, default=3, help="exemplars shown per class (default 3)")
+    ar.add_argument("--search", type=int, default=5000, help="samples classified when there is no encoder")
+    ar.add_argument("--seed", type=int, default=0)
 
     v = sub.add_parser(
         "evaluate",
@@ -168,12 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _labels(text: str | None, n: int):
-    if text is None:
-        return None
+def _labels(text: str | None, n: int, run):
+    """--labels "3" or "3,3,4" or class names -> a tensor of n labels; a conditional model given
+    none gets 0, 1, ..., K-1, 0, ... so that a .npz always says which class each image is."""
     import torch
 
-    vals = [int(v) for v in text.split(",") if v.strip()]
+    from .api import _class_index
+    from .errors import GennetError
+
+    if text is None:
+        if run.model.can("conditional"):
+            return torch.arange(n) % int(run.spec.num_classes)
+        return None
+    if not run.model.can("conditional"):
+        raise GennetError(f"model {run.model.name!r} is not conditional; it takes no --labels")
+    classes = run.classes or [str(i) for i in range(int(run.spec.num_classes))]
+    vals = [_class_index(v, classes) for v in text.split(",") if v.strip()]
+    if len(vals) not in (1, n):
+        raise GennetError(f"--labels: give one label or {n} (one per image); got {len(vals)}")
     return torch.tensor(vals * n if len(vals) == 1 else vals)
 
 
@@ -264,7 +303,7 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
     run = api.load(a.run)
     given = read_images(a.input, run.spec) if getattr(a, "input", None) else None
     if cmd == "sample":
-        labels = _labels(a.labels, a.n)
+        labels = _labels(a.labels, a.n, run)
         imgs = api.sample(run, a.n, seed=a.seed, labels=labels)
         print(f"wrote {write_images(a.out, imgs, labels=None if labels is None else labels.numpy())}")
     elif cmd == "reconstruct":
@@ -294,10 +333,20 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
 
             print(f"wrote {latent_scatter(z, labels, a.plot, title=f'{run.model.name} latent codes')}")
     elif cmd == "interpolate":
-        rows, names = api.interpolate(run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed)
+        rows, names = api.interpolate(
+            run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed, between=a.between
+        )
         import numpy as np
 
         print(f"wrote {write_rows(a.out, rows, names, images=np.stack(rows))}")
+    elif cmd == "arithmetic":
+        import numpy as np
+
+        r = api.arithmetic(run, a.terms, per_class=a.per_class, seed=a.seed, search=a.search)
+        print(f"codes: {r['source']}; per class: {r['codes_per_class']}")
+        if "result_classified_as" in r:
+            print(f"{r['names'][-1]} decodes to images classified as: {', '.join(r['result_classified_as'])}")
+        print(f"wrote {write_rows(a.out, r['rows'], r['names'], images=np.stack(r['rows']))}")
     elif cmd == "evaluate":
         res = api.evaluate(run, n=a.n, k=a.k, seed=a.seed, metrics=a.metrics, floor=not a.no_floor)
         _print_eval(res, a.json)

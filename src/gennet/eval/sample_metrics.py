@@ -358,13 +358,14 @@ def classifier_score(probs: np.ndarray, n_splits: int = 1) -> float:
 def mixture_modes(
     points: np.ndarray, centres: np.ndarray, std: float, min_share: float | None = None
 ) -> dict:
-    """Mode coverage on a known Gaussian mixture (the Unrolled GAN paper's 2-D test).
+    """Mode coverage on a known Gaussian mixture (the Unrolled GAN paper's 2-D ring test).
 
     points (N, D), centres (K, D), std the modes' standard deviation. A sample is *high quality*
-    when it lies within 3 std of its nearest centre; a mode is *covered* when it holds at least
-    ``min_share`` of all samples as high-quality samples (default 0.25 / K, a quarter of a uniform
-    share, as in ``mode_coverage``). Returns ``modes_covered``, ``num_modes``, ``high_quality``
-    (share of samples), ``min_share`` and ``per_mode`` (share of samples that are high quality at each mode).
+    when it lies within 3 std of its nearest centre (Metz et al. 2017). A mode is *covered* when
+    at least ``min_share`` of all samples are high-quality samples of it; the default 0.008 is
+    PacGAN's rule (Lin et al. 2018: a mode with fewer than 20 of 2500 samples is lost). Returns
+    ``modes_covered``, ``num_modes``, ``high_quality`` (share of samples), ``min_share`` and
+    ``per_mode`` (share of all samples that are high-quality samples of each mode).
     """
     x = _features(points, "mixture_modes: points")
     c = _features(centres, "mixture_modes: centres")
@@ -372,7 +373,7 @@ def mixture_modes(
     if std <= 0:
         raise ConfigError(f"mixture_modes: std must be positive, got {std}")
     k = c.shape[0]
-    threshold = 0.25 / k if min_share is None else float(min_share)
+    threshold = 20 / 2500 if min_share is None else float(min_share)
     d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
     nearest = d2.argmin(1)
     good = np.sqrt(d2[np.arange(len(x)), nearest]) <= 3 * std

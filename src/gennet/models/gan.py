@@ -45,6 +45,7 @@ class GANConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     conditional: bool = False  # cGAN: G(z, y) and D(x, y)
+    lr_decay: float = 0.0  # share of the run, at its end, over which both learning rates fall linearly to 0
 
 
 def _check(cfg: GANConfig) -> None:
@@ -52,6 +53,8 @@ def _check(cfg: GANConfig) -> None:
         raise ConfigError(f"d_steps must be >= 1, got {cfg.d_steps}")
     if cfg.clip < 0 or cfg.gp < 0:
         raise ConfigError("clip and gp must be >= 0")
+    if not 0.0 <= cfg.lr_decay <= 1.0:
+        raise ConfigError(f"lr_decay must be in [0, 1], got {cfg.lr_decay}")
     if cfg.gp > 0 and cfg.d_norm == "batch" and cfg.arch == "conv":
         raise ConfigError(
             "the gradient penalty is per sample, and batch norm mixes samples: use d_norm=layer or none"
@@ -114,7 +117,8 @@ class GAN(GenerativeModel):
         shape = (spec.channels, spec.height, spec.width)
         k, b = self.num_classes, cfg.base_channels
         self.G = make_generator(cfg.arch, cfg.latent_dim, shape, cfg.hidden, b, k)
-        self.D = make_discriminator(cfg.arch, shape, cfg.hidden, b, cfg.d_norm, k)
+        wasserstein = cfg.loss == "wasserstein"
+        self.D = make_discriminator(cfg.arch, shape, cfg.hidden, b, cfg.d_norm, k, head_bias=not wasserstein)
 
     # ---- phases -----------------------------------------------------------------------------
     def phases(self) -> list[Phase]:
@@ -129,9 +133,17 @@ class GAN(GenerativeModel):
                 d_opt,
                 repeat=cfg.d_steps,
                 after_step=self.clip_weights if cfg.clip > 0 else None,
+                lr_lambda=self._schedule(),
             ),
-            Phase("G", list(self.G.parameters()), self.g_loss, g_opt),
+            Phase("G", list(self.G.parameters()), self.g_loss, g_opt, lr_lambda=self._schedule()),
         ]
+
+    def _schedule(self):
+        """Constant, then linear decay to 0 over the last `lr_decay` share of the run (None: constant)."""
+        if self.cfg.lr_decay <= 0 or not self.total_steps:
+            return None
+        total, span = self.total_steps, max(1.0, self.cfg.lr_decay * self.total_steps)
+        return lambda step: min(1.0, (total - step) / span)
 
     def _labels(self, batch: Batch) -> Tensor | None:
         if not self.num_classes:

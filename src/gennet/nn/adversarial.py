@@ -90,14 +90,14 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """image (N, C, H, W) [, y] -> score (N,): Linear + LeakyReLU(0.2) layers, projection if conditional."""
 
-    def __init__(self, in_features: int, hidden: Sequence[int], num_classes: int = 0):
+    def __init__(self, in_features: int, hidden: Sequence[int], num_classes: int = 0, head_bias: bool = True):
         super().__init__()
         sizes = [in_features, *hidden]
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(sizes[-1], 1)
+        self.head = nn.Linear(sizes[-1], 1, bias=head_bias)
         self.embed = nn.Embedding(num_classes, sizes[-1]) if num_classes else None
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -141,7 +141,14 @@ class DCGANDiscriminator(nn.Module):
     first, LeakyReLU 0.2), then a conv over the remaining 4x4 / 7x7 map. `norm`: batch (DCGAN),
     layer or none (a WGAN-GP critic must not use batch norm)."""
 
-    def __init__(self, shape: tuple[int, int, int], base: int, norm: str = "batch", num_classes: int = 0):
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        base: int,
+        norm: str = "batch",
+        num_classes: int = 0,
+        head_bias: bool = True,
+    ):
         super().__init__()
         c, h, w = shape
         k = dcgan_stages(h, w)
@@ -155,7 +162,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
             prev = width
         self.body = nn.Sequential(*layers)
-        self.head = nn.Conv2d(prev, 1, (h >> k, w >> k), 1, 0)
+        self.head = nn.Conv2d(prev, 1, (h >> k, w >> k), 1, 0, bias=head_bias)
         self.embed = nn.Embedding(num_classes, prev) if num_classes else None
         self.features = prev
         init_dcgan(self)
@@ -174,7 +181,66 @@ def make_generator(arch: str, latent: int, shape, hidden, base: int, num_classes
     return DCGANGenerator(latent, shape, base, num_classes)
 
 
-def make_discriminator(arch: str, shape, hidden, base: int, norm: str, num_classes: int = 0) -> nn.Module:
+def make_discriminator(
+    arch: str, shape, hidden, base: int, norm: str, num_classes: int = 0, head_bias: bool = True
+) -> nn.Module:
+    """`head_bias=False` for a Wasserstein critic: its loss E[f(fake)] - E[f(real)] ignores a constant."""
     if arch == "mlp":
-        return MLPDiscriminator(shape[0] * shape[1] * shape[2], list(reversed(list(hidden))), num_classes)
-    return DCGANDiscriminator(shape, base, norm, num_classes)
+        flat = shape[0] * shape[1] * shape[2]
+        return MLPDiscriminator(flat, list(reversed(list(hidden))), num_classes, head_bias)
+    return DCGANDiscriminator(shape, base, norm, num_classes, head_bias)
+
+
+class ImageToVector(nn.Module):
+    """(N, C, H, W) in [-1, 1] -> (N, out): the DCGAN discriminator's conv stages (or an MLP with
+    LeakyReLU), then a linear layer. BiGAN's encoder E and the image branch of its D(x, z)."""
+
+    def __init__(self, arch: str, shape, hidden: Sequence[int], base: int, out: int, norm: str = "batch"):
+        super().__init__()
+        c, h, w = shape
+        if arch == "mlp":
+            sizes = [c * h * w, *hidden]
+            layers: list[nn.Module] = [nn.Flatten()]
+            for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+                layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+            flat = sizes[-1]
+        else:
+            k = dcgan_stages(h, w)
+            layers, prev = [], c
+            for i in range(k):
+                width = base * 2**i
+                layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=i == 0 or norm == "none"))
+                if i > 0:
+                    layers.append(_norm(norm, width))
+                layers.append(nn.LeakyReLU(0.2, True))
+                prev = width
+            layers.append(nn.Flatten())
+            flat = prev * (h >> k) * (w >> k)
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(flat, out)
+        if arch == "conv":
+            init_dcgan(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+class JointDiscriminator(nn.Module):
+    """BiGAN's D(x, z) -> score (N,): an image branch and a code branch, joined by an MLP."""
+
+    def __init__(self, arch: str, shape, hidden, base: int, latent: int, joint: Sequence[int]):
+        super().__init__()
+        width = joint[0]
+        self.x_branch = nn.Sequential(
+            ImageToVector(arch, shape, list(reversed(list(hidden))), base, width), nn.LeakyReLU(0.2)
+        )
+        self.z_branch = nn.Sequential(nn.Linear(latent, width), nn.LeakyReLU(0.2))
+        sizes = [2 * width, *joint]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        layers.append(nn.Linear(sizes[-1], 1))
+        self.joint = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        return self.joint(torch.cat([self.x_branch(x), self.z_branch(z)], 1)).squeeze(1)

@@ -5,7 +5,7 @@
 
 About 1 when samples are as varied as the data; it falls toward 0 as a generator collapses onto
 a few outputs. The trainer logs it as `monitor/diversity` at every log interval, shows it in the
-progress bar, and warns (`CollapseWarning`) when it falls below `THRESHOLD`.
+progress bar, and warns (`CollapseWarning`) when it falls below `THRESHOLD` (after `WARMUP_STEPS`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 from ..eval.metrics import mean_pairwise_distance
 
 THRESHOLD = 0.3
+WARMUP_STEPS = 500  # an untrained generator is not collapsed, merely untrained: no warning before this
 
 
 class CollapseWarning(UserWarning):
@@ -39,7 +40,7 @@ class CollapseMonitor:
 
     def check(self, value: float, step: int) -> None:
         """Warn once each time the signal falls below the threshold (again after it recovers)."""
-        low = value < self.threshold
+        low = value < self.threshold and step >= WARMUP_STEPS
         if low and not self.collapsed:
             warnings.warn(
                 f"possible mode collapse at step {step}: samples are {value:.2f}x as spread out as real "
