@@ -65,3 +65,19 @@ def test_two_phase_model_under_ddp_matches_single_process(tmp_path):
     _run([*TORCHRUN, script, str(tmp_path / "two.safetensors")], tmp_path)
     _run([sys.executable, script, str(tmp_path / "one.safetensors")], tmp_path)
     _assert_same_weights(tmp_path / "one.safetensors", tmp_path / "two.safetensors")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["dcgan", "wgan-gp"])
+def test_adversarial_models_train_under_ddp(tmp_path, name):
+    """The G step reusing the D step's fakes (dcgan) and the gradient penalty's double backward
+    (wgan-gp) both run on one DDP wrapper, and both G and D train."""
+    args = ["train", name, "--data", "synthetic-shapes", "--steps", "3", "--batch-size", "16", "--quiet",
+            "--set", "base_channels=8", "latent_dim=4", "d_steps=1"]  # fmt: skip
+    _run([*TORCHRUN, "-m", "gennet", *args, "--out", "run"], tmp_path)
+    run = load(tmp_path / "run", device="cpu")
+    torch.manual_seed(0)
+    init = build_model(name, run.spec, run.config.model_args).state_dict()
+    trained = load_file(tmp_path / "run" / "model.safetensors")
+    for part in ("G.", "D."):
+        assert any((init[k] - trained[k]).abs().max() > 0 for k in trained if k.startswith(part)), part

@@ -81,6 +81,11 @@ class Phase:
     every: int = 1  # run on steps where step % every == 0
     after_step: Callable[[], None] | None = None  # e.g. weight clipping, after optimizer.step()
     lr_lambda: Callable[[int], float] | None = None  # multiplicative LR schedule of the step
+    # While the phase runs, the trainer switches off requires_grad of every parameter it does not
+    # train, so its backward skips their weight gradients. A phase whose forward builds a graph
+    # through other parameters for a later phase to use (a GAN's D step making the fakes the G
+    # step reuses) sets this False.
+    freeze_others: bool = True
 
 
 class GenerativeModel(nn.Module):

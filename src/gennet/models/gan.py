@@ -46,6 +46,7 @@ class GANConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     conditional: bool = False  # cGAN: G(z, y) and D(x, y)
     lr_decay: float = 0.0  # share of the run, at its end, over which both learning rates fall linearly to 0
+    reuse_fakes: bool = True  # with d_steps=1, G's update reuses the D update's fakes (as pytorch/examples)
 
 
 def _check(cfg: GANConfig) -> None:
@@ -109,6 +110,7 @@ class GAN(GenerativeModel):
         super().__init__(cfg, spec)
         _check(cfg)
         self.num_classes = 0
+        self._stash: tuple[Tensor, Tensor | None] | None = None
         if cfg.conditional:
             if not spec.num_classes:
                 raise ConfigError("a conditional GAN needs labelled data (a dataset with classes)")
@@ -134,9 +136,14 @@ class GAN(GenerativeModel):
                 repeat=cfg.d_steps,
                 after_step=self.clip_weights if cfg.clip > 0 else None,
                 lr_lambda=self._schedule(),
+                freeze_others=not self._reusing,
             ),
             Phase("G", list(self.G.parameters()), self.g_loss, g_opt, lr_lambda=self._schedule()),
         ]
+
+    @property
+    def _reusing(self) -> bool:
+        return self.cfg.reuse_fakes and self.cfg.d_steps == 1
 
     def _schedule(self):
         """Constant, then linear decay to 0 over the last `lr_decay` share of the run (None: constant)."""
@@ -159,8 +166,14 @@ class GAN(GenerativeModel):
         """max_D: real images (N, C, H, W) in [0, 1] against G(z), z ~ N(0, I), labels shared."""
         y = self._labels(batch)
         real = batch.x * 2 - 1
-        with torch.no_grad():
-            fake = self.G(self._z(real.shape[0], real), y)
+        if self._reusing and self.training:
+            # One G forward serves both updates: D sees the fakes detached; the G phase that follows
+            # back-propagates through these same fakes (G's parameters were not frozen here).
+            self._stash = (self.G(self._z(real.shape[0], real), y), y)
+            fake = self._stash[0].detach()
+        else:
+            with torch.no_grad():
+                fake = self.G(self._z(real.shape[0], real), y)
         s_real, s_fake = self.D(real, y), self.D(fake, y)
         loss = losses.d_loss(self.cfg.loss, s_real, s_fake)
         out = {"real": s_real.detach().mean(), "fake": s_fake.detach().mean()}
@@ -173,8 +186,12 @@ class GAN(GenerativeModel):
         return out
 
     def g_loss(self, batch: Batch) -> dict[str, Tensor]:
-        y = self._labels(batch)
-        fake = self.G(self._z(batch.x.shape[0], batch.x), y)
+        stash, self._stash = self._stash, None
+        if stash is not None and stash[0].requires_grad:
+            fake, y = stash
+        else:
+            y = self._labels(batch)
+            fake = self.G(self._z(batch.x.shape[0], batch.x), y)
         return {"loss": losses.g_loss(self.cfg.loss, self.D(fake, y))}
 
     @torch.no_grad()

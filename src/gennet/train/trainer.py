@@ -69,7 +69,7 @@ class Trainer:
         if not self.dist.enabled:
             for ph in self.phases:
                 own = {id(p) for p in ph.params}
-                self._frozen[ph.name] = [p for p in trainable if id(p) not in own]
+                self._frozen[ph.name] = [p for p in trainable if id(p) not in own and ph.freeze_others]
         self._trainable = trainable
         self.monitor = CollapseMonitor(data.images[:64], cfg.seed) if self.model.can("sample") else None
         self.schedulers = {

@@ -1,0 +1,245 @@
+"""GAN training throughput: gennet's generic Trainer vs plain hand-written PyTorch loops.
+
+    python bench/gan_throughput.py [--steps N] [--repeats R] [--threads T] [--device cpu|cuda] [--json OUT]
+
+Cases (embedded MNIST 28x28, batch 64, the same networks on both sides: layer shapes, DCGAN
+initialisation, optimizer settings; parameter counts are asserted equal):
+
+- dcgan: gennet `dcgan` vs the loop of pytorch/examples dcgan/main.py (D on real, D on G(z)
+  detached, then G through D on the same fake; Adam(2e-4, (0.5, 0.999))).
+- wgan-gp: gennet `wgan-gp` (n_critic 5, lambda 10) vs the loop of the reference WGAN-GP PyTorch
+  port (5 critic updates on fresh batches with the gradient penalty, then a G update with the
+  critic's requires_grad switched off; Adam(1e-4, (0, 0.9))).
+
+One "step" is one generator update (with its k discriminator updates) on both sides. Runs
+alternate (gennet, plain, ..., reversed on the next repeat); the rate is steps after the first
+tenth of a run over their wall time, and the ratio is gennet / plain (target >= 1.0).
+The timing rules are those of bench/throughput.py (see its docstring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise  # noqa: E402
+
+import gennet  # noqa: E402
+from gennet.api import build_model, resolve_config  # noqa: E402
+from gennet.data import load_dataset  # noqa: E402
+from gennet.nn.adversarial import init_dcgan  # noqa: E402
+from gennet.train import Trainer  # noqa: E402
+
+BATCH = 64
+NZ = 100
+
+
+# ---- the plain networks (28x28, base width 64), as a user following the examples writes them ----
+def plain_G() -> nn.Module:
+    g = nn.Sequential(
+        nn.ConvTranspose2d(NZ, 128, 7, 1, 0, bias=False),
+        nn.BatchNorm2d(128),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
+    init_dcgan(g)
+    return g
+
+
+def plain_D(batch_norm: bool = True, head_bias: bool = True) -> nn.Module:
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=not batch_norm),
+        nn.BatchNorm2d(128) if batch_norm else nn.Identity(),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(128, 1, 7, 1, 0, bias=head_bias),
+        nn.Flatten(),
+    )
+    init_dcgan(d)
+    return d
+
+
+def _batches(x: torch.Tensor, device: torch.device):
+    loader = DataLoader(TensorDataset(x), batch_size=BATCH, shuffle=True, drop_last=True)
+    while True:
+        for (b,) in loader:
+            yield b.to(device, non_blocking=True) * 2 - 1
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_dcgan(x: torch.Tensor, steps: int, log_every: int, device: torch.device) -> dict:
+    torch.manual_seed(0)
+    G, D = plain_G().to(device), plain_D().to(device)
+    optG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    marks, batches = [], _batches(x, device)
+    for step in range(1, steps + 1):
+        real = next(batches)
+        ones = torch.ones(BATCH, 1, device=device)
+        zeros = torch.zeros(BATCH, 1, device=device)
+        D.zero_grad()
+        err_real = bce(D(real), ones)
+        err_real.backward()
+        fake = G(torch.randn(BATCH, NZ, 1, 1, device=device))
+        err_fake = bce(D(fake.detach()), zeros)
+        err_fake.backward()
+        optD.step()
+        G.zero_grad()
+        err_g = bce(D(fake), ones)
+        err_g.backward()
+        optG.step()
+        (err_real + err_fake).item(), err_g.item()  # the example prints both every step
+        if step % log_every == 0 or step == steps:
+            _sync(device)
+            marks.append((step, time.perf_counter()))
+    rate, n, secs = rate_from_marks(marks)
+    return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs}
+
+
+def plain_wgan_gp(x: torch.Tensor, steps: int, log_every: int, device: torch.device) -> dict:
+    torch.manual_seed(0)
+    G, D = plain_G().to(device), plain_D(batch_norm=False, head_bias=False).to(device)
+    optG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
+    optD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
+    marks, batches = [], _batches(x, device)
+    for step in range(1, steps + 1):
+        for p in D.parameters():
+            p.requires_grad = True
+        for _ in range(5):
+            real = next(batches)
+            D.zero_grad()
+            with torch.no_grad():
+                fake = G(torch.randn(BATCH, NZ, 1, 1, device=device))
+            alpha = torch.rand(BATCH, 1, 1, 1, device=device)
+            interp = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(interp).sum(), interp, create_graph=True)
+            gp = (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+            loss_d = D(fake).mean() - D(real).mean() + 10 * gp
+            loss_d.backward()
+            optD.step()
+        for p in D.parameters():
+            p.requires_grad = False
+        G.zero_grad()
+        loss_g = -D(G(torch.randn(BATCH, NZ, 1, 1, device=device))).mean()
+        loss_g.backward()
+        optG.step()
+        loss_d.item(), loss_g.item()
+        if step % log_every == 0 or step == steps:
+            _sync(device)
+            marks.append((step, time.perf_counter()))
+    rate, n, secs = rate_from_marks(marks)
+    return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs}
+
+
+def time_gennet(model: str, data, steps: int, log_every: int, device: torch.device, **settings) -> dict:
+    tcfg, _ = resolve_config(
+        model,
+        steps=steps,
+        batch_size=BATCH,
+        quiet=True,
+        device=str(device),
+        log_every=log_every,
+        sample_every=10**9,
+        checkpoint_every=10**9,
+        **settings,
+    )
+    torch.manual_seed(tcfg.seed)
+    net = build_model(tcfg.model, data.spec, tcfg.model_args)
+    with tempfile.TemporaryDirectory(prefix="gennet-bench-") as d:
+        t_start = time.perf_counter()
+        Trainer(net, data, tcfg, run_dir=Path(d), device=device).fit()
+        total = time.perf_counter() - t_start
+        rows = [json.loads(r) for r in (Path(d) / "metrics.jsonl").read_text().splitlines() if r]
+    marks, t, prev = [], 0.0, 0
+    for r in rows:
+        t += (r["step"] - prev) / r["steps_per_s"]
+        prev = r["step"]
+        marks.append((r["step"], t))
+    rate, n, secs = rate_from_marks(marks)
+    return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs, "fixed_cost_s": total - t}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=None, help="generator steps per run (default 200 / 60)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cases", default="dcgan,wgan-gp")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--variants", default="fp32,channels_last,bf16", help="gennet variants besides fp32")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # pay torch._dynamo's import outside the timings
+    print(f"gennet {gennet.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
+    print(f"device: {device} ({name}); load average {os.getloadavg()[0]:.2f}")
+    data = load_dataset("mnist", split="train")
+    x = data.images.float().div(255.0)
+    extra = [v for v in args.variants.split(",") if v and v != "fp32"]
+    rows: list[dict] = []
+    for case in [c for c in args.cases.split(",") if c]:
+        default_steps = 200 if case == "dcgan" else 60
+        if device.type == "cuda":
+            default_steps *= 5
+        steps = args.steps or default_steps
+        le = max(1, steps // 10)
+        g = build_model(case, data.spec)
+        plain_params = n_params(plain_G()) + n_params(plain_D(case == "dcgan", case == "dcgan"))
+        print(f"\n{case}: parameters gennet {n_params(g):,} / plain {plain_params:,}; {steps} steps a run")
+        assert n_params(g) == plain_params, "parameter counts differ"
+        plain = plain_dcgan if case == "dcgan" else plain_wgan_gp
+        gennet_run = partial(time_gennet, case, data, steps, le, device)
+        variants = {"gennet fp32": gennet_run, "plain fp32": partial(plain, x, steps, le, device)}
+        if "channels_last" in extra:
+            variants["gennet channels_last"] = partial(gennet_run, channels_last=True)
+        if "bf16" in extra:
+            variants["gennet channels_last + bf16"] = partial(
+                gennet_run, channels_last=True, precision="bf16"
+            )
+        rows += summarise(case, run_case(case, variants, args.repeats), "plain fp32")
+    print(f"\n### GAN training throughput, {name}, batch {BATCH}\n")
+    print("| case | variant | median steps/s | min-max | ratio vs plain fp32 | median paired ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['case']} | {r['variant']} | {r['median_steps_per_s']:.2f} | {r['min_steps_per_s']:.2f}-"
+            f"{r['max_steps_per_s']:.2f} | {r['ratio_vs_plain_fp32']:.3f} | {r['paired_ratio_median']:.3f} |"
+        )
+    for r in rows:
+        if r["variant"] == "gennet fp32":
+            verdict = "met" if r["ratio_vs_plain_fp32"] >= 1.0 else "NOT met"
+            ratio = r["ratio_vs_plain_fp32"]
+            print(f"{r['case']}: gennet fp32 / plain fp32 = {ratio:.3f}; target >= 1.0: {verdict}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"device": name, "torch": torch.__version__, "batch": BATCH, "repeats": args.repeats}
+        args.json.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
