@@ -261,3 +261,16 @@ def test_mixture_modes_counts_modes_and_quality():
     assert res["modes_covered"] == 3
     assert res["high_quality"] == pytest.approx(905 * 0.997 / 1005, abs=0.01)
     assert mixture_modes(np.concatenate([on_three, few]), c, RING_STD, min_share=0.001)["modes_covered"] == 4
+
+
+@pytest.mark.parametrize("name", ["wgan-gp", "gan"])
+def test_joint_real_fake_forward_gives_the_scores_of_separate_calls(name):
+    """Critics without batch norm score real and fake in one forward; that must change nothing."""
+    model = api.build_model(name, SHAPES.spec, {"hidden": (16,), "latent_dim": 4, "base_channels": 8})
+    assert model._per_sample_d
+    real = SHAPES.images[:8].float() / 255 * 2 - 1
+    fake = torch.rand(8, 1, 16, 16) * 2 - 1
+    joint = model.D(torch.cat([real, fake])).split(8)
+    torch.testing.assert_close(joint[0], model.D(real))
+    torch.testing.assert_close(joint[1], model.D(fake))
+    assert not api.build_model("dcgan", SHAPES.spec, {"base_channels": 8})._per_sample_d

@@ -253,7 +253,7 @@ class Trainer:
         if not self.dist.is_main:
             return row
         if self.monitor is not None:
-            with self._eval_net() as net:
+            with self._eval_net(ema=False) as net:  # the live generator: the EMA lags behind a collapse
                 row["monitor/diversity"] = self.monitor.diversity(net)
             self.monitor.check(row["monitor/diversity"], self.step)
         with open(self.run_dir / "metrics.jsonl", "a") as f:
@@ -286,9 +286,9 @@ class Trainer:
             path.write_text("".join(r + "\n" for r in rows))
 
     @contextlib.contextmanager
-    def _eval_net(self):
-        """The network used for samples (the EMA copy when on), in eval mode for the duration."""
-        net = self.ema.module if self.ema is not None else self.model
+    def _eval_net(self, ema: bool = True):
+        """The network used for samples (the EMA copy when on and asked), in eval mode meanwhile."""
+        net = self.ema.module if ema and self.ema is not None else self.model
         was_training = net.training
         net.eval()
         try:
