@@ -252,11 +252,11 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
     if cmd == "list":
         print("models:")
         for k, v in api.list_models().items():
-            print(f"  {k:14s} {v}")
+            print(f"  {k:18s} {v}")
         print("datasets:")
         for k, v in api.list_datasets().items():
-            print(f"  {k:14s} {v}")
-        print("  DIR            any folder of PNG/JPEG images (subfolders = classes)")
+            print(f"  {k:18s} {v}")
+        print(f"  {'DIR':18s} any folder of PNG/JPEG images (subfolders = classes)")
         return
     if cmd == "train":
         return _train(a)
