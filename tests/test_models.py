@@ -8,11 +8,17 @@ import torch
 from gennet import api
 from gennet.data import load_dataset
 from gennet.errors import CapabilityError
-from gennet.registry import model_names
+from gennet.registry import model_entry, model_names
 from gennet.train import Trainer
 from tests.conftest import tiny_overrides
 
 DATA = load_dataset("synthetic-shapes", split="train")
+# Translation models (CycleGAN) train on an unpaired two-domain set: red blobs <-> blue blobs.
+PAIR_DATA = load_dataset("synthetic-rgb-pair", split="train")
+
+
+def _data(name):
+    return PAIR_DATA if "translate" in model_entry(name)["cls"].capabilities else DATA
 
 
 def _variants():
@@ -29,7 +35,7 @@ def _build(name, arch, **extra):
     over = tiny_overrides(name, **extra)
     if "arch" in vars(api.model_config(name)):
         over["arch"] = arch
-    return api.build_model(name, DATA.spec, over)
+    return api.build_model(name, _data(name).spec, over)
 
 
 def _fit(name, arch, tmp_path, steps=2, **train):
@@ -39,18 +45,19 @@ def _fit(name, arch, tmp_path, steps=2, **train):
         batch_size=16,
         quiet=True,
         **train,
-        **tiny_overrides(name, **({"arch": arch} if arch else {})),
+        **tiny_overrides(name, **({"arch": arch} if "arch" in vars(api.model_config(name)) else {})),
     )
     torch.manual_seed(0)
-    model = api.build_model(name, DATA.spec, tcfg.model_args)
-    Trainer(model, DATA, tcfg, tmp_path, torch.device("cpu")).fit()
+    data = _data(name)
+    model = api.build_model(name, data.spec, tcfg.model_args)
+    Trainer(model, data, tcfg, tmp_path, torch.device("cpu")).fit()
     return model, tcfg
 
 
 @pytest.mark.parametrize("name,arch", VARIANTS)
 def test_shapes_and_capabilities(name, arch):
     model = _build(name, arch).eval()
-    x = DATA.images[:5].float() / 255
+    x = _data(name).images[:5].float() / 255
     n, c, h, w = x.shape
     with torch.no_grad():
         if model.can("encode"):
@@ -64,6 +71,10 @@ def test_shapes_and_capabilities(name, arch):
         if model.can("sample"):
             s = model.sample(3)
             assert s.shape == (3, c, h, w) and s.min() >= 0 and s.max() <= 1
+        if model.can("translate"):
+            for direction in ("AtoB", "BtoA"):
+                t = model.translate(x, direction)
+                assert t.shape == x.shape and t.min() >= 0 and t.max() <= 1
     for verb in ("sample", "encode", "decode", "reconstruct", "translate"):
         if not model.can(verb):
             with pytest.raises(CapabilityError, match=f"cannot {verb}"):
@@ -87,7 +98,7 @@ def test_train_step_changes_every_phase_parameter(name, arch, tmp_path):
 def test_eval_step_changes_nothing(name, arch):
     model = _build(name, arch).eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    x = DATA.images[:8].float() / 255
+    x = _data(name).images[:8].float() / 255
     model.preview(x, 8, generator=torch.Generator().manual_seed(0))
     if model.can("likelihood"):
         model.log_likelihood(x, k=4)
@@ -102,7 +113,8 @@ def test_save_load_is_exact(name, arch, tmp_path):
     from gennet.config import write_json
 
     write_json(
-        tmp_path / "config.json", {"train": tcfg, "model": tcfg.model_args, "data_spec": DATA.spec.to_dict()}
+        tmp_path / "config.json",
+        {"train": tcfg, "model": tcfg.model_args, "data_spec": _data(name).spec.to_dict()},
     )
     run = api.load(tmp_path, device="cpu")
     a, b = model.state_dict(), run.model.state_dict()
@@ -110,10 +122,13 @@ def test_save_load_is_exact(name, arch, tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     model.eval()
-    x = DATA.images[:4].float() / 255
+    x = _data(name).images[:4].float() / 255
     with torch.no_grad():
         if model.can("reconstruct"):
             assert torch.equal(model.reconstruct(x), run.model.reconstruct(x))
+        if model.can("translate"):
+            for direction in ("AtoB", "BtoA"):
+                assert torch.equal(model.translate(x, direction), run.model.translate(x, direction))
         if model.can("sample"):
             g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
             assert torch.equal(model.sample(4, generator=g1), run.model.sample(4, generator=g2))

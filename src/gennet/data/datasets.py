@@ -77,6 +77,9 @@ class ImageData:
     labels: torch.Tensor | None
     name: str
     classes: list[str] | None = None
+    # Unpaired two-domain sets (CycleGAN): this object is domain A and carries domain B here.
+    # The domains may differ in size; they share channels and image size.
+    domain_b: ImageData | None = None
 
     @property
     def spec(self) -> DataSpec:
@@ -99,11 +102,17 @@ class ImageData:
             if index.dtype != torch.bool:
                 index = index.long()
         labels = None if self.labels is None else self.labels[index].contiguous()
+        # domain B (unpaired): a slice applies to it too (the first n of each domain); an index
+        # into A says nothing about B, which is kept whole
+        b = self.domain_b
+        if b is not None and isinstance(index, slice):
+            b = b.subset(index)
         return ImageData(
             self.images[index].contiguous(),
             labels,
             self.name,
             None if self.classes is None else list(self.classes),
+            b,
         )
 
 
@@ -159,7 +168,14 @@ def dataset_names() -> dict[str, str]:
         "synthetic-rgb": "red/green/blue blobs on noise 16x16 RGB, 3 classes, 1000 images (for tests)",
         "synthetic-ring": "8 Gaussians on a ring (2-D points stored as 1x2 images), 8 classes, 20000 "
         "(the Unrolled GAN mode-coverage test)",
+        **_pair_names(),
     }
+
+
+def _pair_names() -> dict[str, str]:
+    from .unpaired import PAIRS
+
+    return {name: f"unpaired A<->B (CycleGAN): {p.description}" for name, p in PAIRS.items()}
 
 
 def _find_idx_file(folder: Path, stem: str) -> Path | None:
@@ -267,8 +283,9 @@ def _adapt(data: ImageData, image_size: int | None, channels: int | None) -> Ima
         images = convert_channels(images, channels)
     if image_size is not None:
         images = resize_images(images, image_size)
-    if images is not data.images:
-        data = ImageData(images, data.labels, data.name, data.classes)
+    b = None if data.domain_b is None else _adapt(data.domain_b, image_size, channels)
+    if images is not data.images or b is not data.domain_b:
+        data = ImageData(images, data.labels, data.name, data.classes, b)
     return data
 
 
@@ -292,7 +309,21 @@ def load_dataset(
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
     if channels not in (None, 1, 3):
         raise ConfigError(f"channels must be 1 or 3, got {channels!r}")
-    if name == "mnist":
+    from .unpaired import PAIRS, is_unpaired_folder, load_pair, load_unpaired_folder
+
+    if name in PAIRS:
+        data = load_pair(name, split, data_dir=data_dir, test_fraction=test_fraction, seed=seed)
+    elif Path(name).expanduser().is_dir() and is_unpaired_folder(Path(name).expanduser()):
+        return load_unpaired_folder(
+            Path(name).expanduser(),
+            split,
+            image_size=image_size,
+            channels=channels,
+            strict=strict,
+            test_fraction=test_fraction,
+            seed=seed,
+        )
+    elif name == "mnist":
         data = _load_mnist(split, data_dir, test_fraction, seed)
     elif name == "fashion-mnist":
         data = _load_fashion_mnist(split, data_dir)

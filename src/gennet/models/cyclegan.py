@@ -1,1 +1,236 @@
-"""(placeholder: filled in by its issue)"""
+"""CycleGAN (Zhu et al. 2017): unpaired image-to-image translation between domains X (A) and Y (B).
+
+    G: X -> Y, F: Y -> X              generators (ResNet of the paper, or a U-Net)
+    D_Y on Y, D_X on X                PatchGAN discriminators (per-patch logits)
+    L_G = L_gan(G, D_Y) + L_gan(F, D_X)
+          + lambda * (||F(G(x)) - x||_1 + ||G(F(y)) - y||_1)                   cycle consistency
+          + lambda * lambda_idt * (||G(y) - y||_1 + ||F(x) - x||_1)             identity (optional)
+    L_D = l_D(D_Y(y), D_Y(pool_Y(G(x)))) + l_D(D_X(x), D_X(pool_X(F(y))))
+
+Least-squares GAN by default (any of the shared adversarial losses), lambda = 10, lambda_idt = 0.5,
+a history pool of 50 generated images per discriminator, Adam(2e-4, 0.5) with the learning rate
+constant for the first half of the run and decaying linearly to 0 over the second.
+
+Phases: `G_pair` (G and F), then `D_pair` (D_X and D_Y), each on its own batch. A batch holds
+domain A in `x` and domain B in `extra["b"]` (see `train/loader.py`). The D phase is shown the
+fakes the G phase of the same step made, through the pools, as in the reference code. Networks
+work in [-1, 1]; the verbs take and return images in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from .. import losses
+from ..errors import ConfigError, GennetError
+from ..nn.translation import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from ..registry import register_model
+from .base import Batch, GenerativeModel, OptimSpec, Phase
+
+DIRECTIONS = ("AtoB", "BtoA")
+GanLoss = Literal["least-squares", "non-saturating", "minimax", "hinge", "wasserstein"]
+
+
+@dataclass
+class CycleGANConfig:
+    generator: Literal["resnet", "unet"] = "resnet"
+    base_channels: int = 64  # ngf = ndf, the width of the first layer of every network
+    n_blocks: int = 9  # residual blocks of the ResNet generator (the paper: 6 at 128x128, 9 at 256x256)
+    n_down: int = 2  # stride-2 stages of the ResNet generator (image sides must divide by 2**n_down)
+    unet_depth: int = 0  # U-Net levels; 0 = as many as the image side allows, at most 8
+    disc_layers: int = (
+        0  # PatchGAN stride-2 layers; 0 = 3 (70x70 patches) at >= 128 px, 2 (34) at >= 56, else 1 (16)
+    )
+    gan_loss: GanLoss = "least-squares"
+    lambda_cycle: float = 10.0  # lambda
+    lambda_identity: float = 0.5  # identity weight as a share of lambda (0 = off)
+    pool_size: int = 50  # history of generated images shown to each discriminator (0 = none)
+    lr: float = 2e-4
+    beta1: float = 0.5
+    decay_fraction: float = 0.5  # the last share of the run over which the lr falls linearly to 0
+    flip: bool = True  # random horizontal flips of both domains during training
+
+    def validate(self) -> None:
+        if self.base_channels < 1 or self.n_blocks < 0 or self.n_down < 0:
+            raise ConfigError("base_channels must be >= 1, n_blocks and n_down >= 0")
+        if not 0.0 <= self.decay_fraction <= 1.0:
+            raise ConfigError(f"decay_fraction must be in [0, 1], got {self.decay_fraction}")
+        if self.pool_size < 0 or self.lambda_cycle < 0 or self.lambda_identity < 0:
+            raise ConfigError("pool_size, lambda_cycle and lambda_identity must be >= 0")
+
+
+def identity_loss(mapped: Tensor, original: Tensor) -> Tensor:
+    """CycleGAN's identity term for one generator: ||G(y) - y||_1, mean over pixels."""
+    return (mapped - original).abs().mean()
+
+
+def _twos(n: int) -> int:
+    """How many times n divides by 2."""
+    k = 0
+    while n > 0 and n % 2 == 0:
+        n, k = n // 2, k + 1
+    return k
+
+
+def _init_weights(module: nn.Module) -> None:
+    """The reference code's init: conv weights N(0, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+@register_model(
+    "cyclegan",
+    description="CycleGAN: unpaired translation A<->B (ResNet/U-Net generators, PatchGAN, cycle loss)",
+)
+class CycleGAN(GenerativeModel):
+    Config = CycleGANConfig
+    capabilities = frozenset({"translate"})
+
+    def __init__(self, cfg: CycleGANConfig, spec):
+        super().__init__(cfg, spec)
+        c, h, w = spec.channels, spec.height, spec.width
+        self.G = self._generator(c, h, w)  # A -> B
+        self.F = self._generator(c, h, w)  # B -> A
+        layers = cfg.disc_layers or (3 if min(h, w) >= 128 else 2 if min(h, w) >= 56 else 1)
+        self.D_X = PatchDiscriminator(c, cfg.base_channels, layers)  # judges domain A
+        self.D_Y = PatchDiscriminator(c, cfg.base_channels, layers)  # judges domain B
+        for net in (self.G, self.F, self.D_X, self.D_Y):
+            _init_weights(net)
+        self.pool_A = ImagePool(cfg.pool_size, (c, h, w))  # fakes F(y) for D_X
+        self.pool_B = ImagePool(cfg.pool_size, (c, h, w))  # fakes G(x) for D_Y
+        self._fakes: tuple[Tensor, Tensor] | None = None  # this step's (G(x), F(y)), for the D phase
+
+    def _generator(self, c: int, h: int, w: int) -> nn.Module:
+        cfg = self.cfg
+        if cfg.generator == "unet":
+            depth = cfg.unet_depth or min(8, _twos(h), _twos(w))
+            if depth < 1 or h % 2**depth or w % 2**depth:
+                raise ConfigError(
+                    f"a U-Net of depth {depth} needs image sides divisible by {2 ** max(depth, 1)}; "
+                    f"got {h}x{w}"
+                )
+            return UnetGenerator(c, c, cfg.base_channels, depth)
+        f = 2**cfg.n_down
+        if h % f or w % f:
+            raise ConfigError(
+                f"the ResNet generator with n_down={cfg.n_down} needs image sides divisible by {f}; got "
+                f"{h}x{w}. Pass image_size (e.g. {max(f, round(h / f) * f)}) or a smaller n_down."
+            )
+        return ResnetGenerator(c, c, cfg.base_channels, cfg.n_blocks, cfg.n_down)
+
+    # ---- training -----------------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        opt = OptimSpec("adam", self.cfg.lr, (self.cfg.beta1, 0.999))
+        decay = self._lr_lambda()
+        g_params = [*self.G.parameters(), *self.F.parameters()]
+        d_params = [*self.D_X.parameters(), *self.D_Y.parameters()]
+        return [
+            Phase("G_pair", g_params, self.generator_loss, opt, lr_lambda=decay),
+            Phase("D_pair", d_params, self.discriminator_loss, opt, lr_lambda=decay),
+        ]
+
+    def _lr_lambda(self):
+        """Constant, then linear decay to 0 over the last `decay_fraction` of `total_steps`."""
+        total = self.total_steps
+        n_decay = 0 if not total else int(round(total * self.cfg.decay_fraction))
+        n_const = (total or 0) - n_decay
+
+        def factor(step: int) -> float:
+            if n_decay == 0:
+                return 1.0
+            # as the reference code: the first decayed step has 1 - 1/(n+1), the last 1/(n+1)
+            return 1.0 - max(0, step - n_const + 1) / float(n_decay + 1)
+
+        return factor
+
+    def _domains(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Batch -> (x in A, y in B), in [-1, 1], flipped at random (global RNG) when cfg.flip."""
+        if "b" not in batch.extra:
+            raise GennetError(
+                "cyclegan trains on unpaired two-domain data: a built-in pair (mnist-thick, mnist-inverted, "
+                "fashion-sneaker-boot, synthetic-rgb-pair) or a folder with trainA/ and trainB/"
+            )
+        x, y = batch.x * 2 - 1, batch.extra["b"] * 2 - 1
+        if self.cfg.flip and self.training:
+            x, y = self._flip(x), self._flip(y)
+        return x, y
+
+    @staticmethod
+    def _flip(x: Tensor) -> Tensor:
+        mask = (torch.rand(len(x)) < 0.5).to(x.device).view(-1, 1, 1, 1)
+        return torch.where(mask, x.flip(-1), x)
+
+    def _judge(self, d: nn.Module, images: Tensor) -> Tensor:
+        """D(images) with D's weights held fixed (no gradient to them), gradient to the images.
+        The trainer freezes D during the G phase itself, except under DDP, where this does it."""
+        if not any(p.requires_grad for p in d.parameters()):
+            return d(images)
+        frozen = {k: v.detach() for k, v in d.named_parameters()}
+        return functional_call(d, frozen, (images,))
+
+    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        cfg = self.cfg
+        x, y = self._domains(batch)
+        fake_y, fake_x = self.G(x), self.F(y)  # G(x) in B, F(y) in A
+        out = {
+            "gan_G": losses.g_loss(cfg.gan_loss, self._judge(self.D_Y, fake_y)),
+            "gan_F": losses.g_loss(cfg.gan_loss, self._judge(self.D_X, fake_x)),
+            "cycle_A": losses.cycle_loss(self.F(fake_y), x),  # ||F(G(x)) - x||_1
+            "cycle_B": losses.cycle_loss(self.G(fake_x), y),  # ||G(F(y)) - y||_1
+        }
+        loss = out["gan_G"] + out["gan_F"] + cfg.lambda_cycle * (out["cycle_A"] + out["cycle_B"])
+        if cfg.lambda_identity > 0:
+            out["idt_G"] = identity_loss(self.G(y), y)  # ||G(y) - y||_1
+            out["idt_F"] = identity_loss(self.F(x), x)  # ||F(x) - x||_1
+            loss = loss + cfg.lambda_cycle * cfg.lambda_identity * (out["idt_G"] + out["idt_F"])
+        out["loss"] = loss
+        self._fakes = (fake_y.detach(), fake_x.detach())
+        return out
+
+    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        kind = self.cfg.gan_loss
+        x, y = self._domains(batch)
+        if self._fakes is None:  # no G phase ran this step: make this batch's fakes
+            with torch.no_grad():
+                self._fakes = (self.G(x), self.F(y))
+        fake_y, fake_x = self._fakes
+        self._fakes = None
+        fake_y, fake_x = self.pool_B.query(fake_y), self.pool_A.query(fake_x)
+        out = {
+            "D_Y": losses.d_loss(kind, self.D_Y(y), self.D_Y(fake_y)),
+            "D_X": losses.d_loss(kind, self.D_X(x), self.D_X(fake_x)),
+        }
+        out["loss"] = out["D_Y"] + out["D_X"]
+        return out
+
+    # ---- verbs --------------------------------------------------------------------------------
+    def _pair(self, direction: str) -> tuple[nn.Module, nn.Module]:
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"direction must be AtoB or BtoA, got {direction!r}")
+        return (self.G, self.F) if direction == "AtoB" else (self.F, self.G)
+
+    def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
+        """(N, C, H, W) in [0, 1] of the source domain -> translations (N, C, H, W) in [0, 1]."""
+        fwd, _ = self._pair(direction)
+        return (fwd(x * 2 - 1) + 1) / 2
+
+    def cycle(self, x: Tensor, direction: str = "AtoB") -> tuple[Tensor, Tensor]:
+        """(translation, cycle reconstruction), both (N, C, H, W) in [0, 1]."""
+        fwd, back = self._pair(direction)
+        t = fwd(x * 2 - 1)
+        return (t + 1) / 2, (back(t) + 1) / 2
+
+    @torch.no_grad()
+    def preview(self, x: Tensor, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
+        """Rows: inputs from A, their translations G(x), the cycle reconstructions F(G(x))."""
+        x = x[:n]
+        t, r = self.cycle(x, "AtoB")
+        return [x, t, r]

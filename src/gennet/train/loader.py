@@ -4,6 +4,10 @@ Much faster than a per-sample DataLoader for image sets that fit in memory (MNIS
 The order is a pure function of (seed, epoch), and the position is one counter, so resuming
 continues exactly where a run stopped; under torchrun each process takes an interleaved
 slice of the same global batch.
+
+Unpaired two-domain sets (`data.domain_b`, CycleGAN): each batch also carries a batch of domain B
+in `extra["b"]` (and its labels in `extra["b_y"]`), drawn by B's own permutation (seeded apart
+from A's) at a position that is a function of the same counter, so resuming stays exact.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import torch
 from ..data import ImageData
 from ..errors import ConfigError
 from ..models.base import Batch
+
+B_SEED_OFFSET = 7_919  # domain B's permutations are seeded apart from A's
 
 
 class InMemoryLoader:
@@ -40,6 +46,22 @@ class InMemoryLoader:
         self.device = device
         self.counter = 0
         self._epoch, self._perm = -1, None
+        self.b = None
+        if data.domain_b is not None:  # domain B: its own loader, driven by this one's counter
+            if data.domain_b.images.shape[1:] != data.images.shape[1:]:
+                raise ConfigError(
+                    f"the two domains differ in image shape: A {tuple(data.images.shape[1:])}, B "
+                    f"{tuple(data.domain_b.images.shape[1:])}; set image_size and channels to make them match"
+                )
+            self.b = InMemoryLoader(
+                data.domain_b,
+                batch_size,
+                device,
+                seed=seed + B_SEED_OFFSET,
+                rank=rank,
+                world_size=world_size,
+                channels_last=channels_last,
+            )
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
@@ -57,7 +79,14 @@ class InMemoryLoader:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = self.labels[idx] if self.labels is not None else None
-        return Batch(x=x, y=y)
+        batch = Batch(x=x, y=y)
+        if self.b is not None:
+            self.b.counter = self.counter - 1  # B's position is a function of A's counter
+            bb = self.b.next()
+            batch.extra["b"] = bb.x
+            if bb.y is not None:
+                batch.extra["b_y"] = bb.y
+        return batch
 
     def state_dict(self) -> dict:
         return {"counter": self.counter}

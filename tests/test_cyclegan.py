@@ -1,0 +1,285 @@
+"""CycleGAN: losses against hand-computed values, the image pool, unpaired data (built-in pairs,
+folders, the loader's B batches), the translation verbs, and a short CPU run that must move
+translations toward the target domain and lower the cycle error."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from gennet import api, losses
+from gennet.data import ImageData, load_dataset
+from gennet.data import datasets as datasets_module
+from gennet.errors import ConfigError, DataError, GennetError
+from gennet.models.base import Batch
+from gennet.models.cyclegan import identity_loss
+from gennet.nn.translation import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
+from gennet.train.loader import InMemoryLoader
+from gennet.translation import evaluate_translation, read_inputs, translate, translate_to
+
+TINY = {"base_channels": 8, "n_blocks": 1}
+PAIR = "synthetic-rgb-pair"
+
+
+# ---- losses ------------------------------------------------------------------------------------
+class _Affine(nn.Module):
+    def __init__(self, scale, shift):
+        super().__init__()
+        self.scale, self.shift = nn.Parameter(torch.tensor(scale)), shift
+
+    def forward(self, x):
+        return self.scale * x + self.shift
+
+
+class _ConstD(nn.Module):
+    """A 'discriminator' that answers 0.5 for every patch of a 2x2 map."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x):
+        return self.c.expand(len(x), 1, 2, 2)
+
+
+def test_cycle_and_identity_losses_match_hand_computed_values():
+    x = torch.tensor([[0.0, 0.5], [1.0, 0.25]]).view(1, 1, 2, 2)  # in [-1, 1]: -1, 0, 1, -0.5
+    xm = x * 2 - 1
+    assert losses.cycle_loss(0.5 * xm + 0.1, xm).item() == pytest.approx((0.6 + 0.1 + 0.4 + 0.35) / 4)
+    assert identity_loss(0.5 * xm, xm).item() == pytest.approx(0.5 * (1 + 0 + 1 + 0.5) / 4)
+
+    model = api.build_model("cyclegan", load_dataset(PAIR).spec, {**TINY, "flip": False})
+    model.G, model.F = _Affine(0.5, 0.0), _Affine(1.0, 0.1)  # G(x) = x / 2, F(y) = y + 0.1
+    model.D_X, model.D_Y = _ConstD(), _ConstD()
+    out = model.generator_loss(Batch(x=x, extra={"b": x.clone()}))
+    # cycle A: F(G(x)) - x = 0.1 - x/2 -> |0.6|, |0.1|, |-0.4|, |0.35|; cycle B: G(F(y)) - y = 0.05 - y/2
+    assert out["cycle_A"].item() == pytest.approx(1.45 / 4)
+    assert out["cycle_B"].item() == pytest.approx((0.55 + 0.05 + 0.45 + 0.3) / 4)
+    assert out["idt_G"].item() == pytest.approx(0.3125)  # |G(y) - y| = |y| / 2
+    assert out["idt_F"].item() == pytest.approx(0.1)  # |F(x) - x| = 0.1
+    assert out["gan_G"].item() == pytest.approx(0.125)  # LSGAN 0.5 (D - 1)^2 with D = 0.5
+    expected = 0.25 + 10 * (1.45 / 4 + 1.35 / 4) + 10 * 0.5 * (0.3125 + 0.1)
+    assert out["loss"].item() == pytest.approx(expected)
+    out["loss"].backward()
+    assert model.D_X.c.grad is None and model.D_Y.c.grad is None  # G's loss does not train D
+
+
+def test_identity_loss_can_be_turned_off_and_lr_decays_linearly():
+    spec = load_dataset(PAIR).spec
+    model = api.build_model("cyclegan", spec, {**TINY, "lambda_identity": 0.0})
+    x = torch.rand(2, 3, 16, 16)
+    assert "idt_G" not in model.generator_loss(Batch(x=x, extra={"b": x}))
+    model.total_steps = 10
+    factor = model.phases()[0].lr_lambda
+    assert [factor(s) for s in range(5)] == [1.0] * 5  # constant for the first half
+    tail = [factor(s) for s in range(4, 10)]
+    assert all(a > b for a, b in zip(tail, tail[1:], strict=False)) and 0 < tail[-1] < 0.2
+
+
+def test_single_domain_data_is_a_clear_error():
+    model = api.build_model("cyclegan", load_dataset(PAIR).spec, TINY)
+    with pytest.raises(GennetError, match="unpaired two-domain"):
+        model.generator_loss(Batch(x=torch.rand(2, 3, 16, 16)))
+    with pytest.raises(ConfigError, match="divisible by 4"):
+        api.build_model("cyclegan", dataclasses.replace(load_dataset(PAIR).spec, height=30, width=30), TINY)
+
+
+# ---- networks and the pool -----------------------------------------------------------------------
+def test_patchgan_receptive_field_and_unet_shapes():
+    assert [patch_receptive_field(n) for n in (1, 2, 3)] == [16, 34, 70]  # 70x70 PatchGAN at n=3
+    assert PatchDiscriminator(3, 8, 3)(torch.zeros(1, 3, 256, 256)).shape == (1, 1, 30, 30)
+    assert UnetGenerator(1, 1, 8, 2)(torch.zeros(2, 1, 28, 28)).shape == (2, 1, 28, 28)
+    model = api.build_model("cyclegan", load_dataset(PAIR).spec, {**TINY, "generator": "unet"})
+    assert model.translate(torch.rand(2, 3, 16, 16)).shape == (2, 3, 16, 16)
+
+
+def test_image_pool_fills_then_swaps_half_and_is_deterministic():
+    pool = ImagePool(3, (1, 1, 1))
+    first = torch.arange(3.0).view(3, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # not full yet: the inputs come back
+    assert len(pool) == 3 and torch.equal(pool.images, first)
+    new = torch.arange(10.0, 1010.0).view(1000, 1, 1, 1)
+    g = torch.Generator().manual_seed(1)
+    out = pool.query(new, generator=g)
+    swapped = (out != new).flatten()
+    assert 0.43 < swapped.float().mean() < 0.57  # p = 0.5
+    seen = set(first.flatten().tolist()) | set(new.flatten().tolist())
+    assert set(out.flatten().tolist()) <= seen and len(pool) == 3 and pool.images.shape[0] == 3
+    # deterministic under a seed, and resumable from its state_dict
+    a, b = ImagePool(3, (1, 1, 1)), ImagePool(3, (1, 1, 1))
+    a.query(first)
+    b.load_state_dict(a.state_dict())
+    ga, gb = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(a.query(new, generator=ga), b.query(new, generator=gb))
+    assert torch.equal(ImagePool(0, (1, 1, 1)).query(new), new)
+
+
+# ---- data ------------------------------------------------------------------------------------------
+def test_builtin_digit_pairs_are_unpaired_labelled_and_transformed():
+    thick = load_dataset("mnist-thick", split="test")
+    a, b = thick, thick.domain_b
+    assert a.images.shape[1:] == b.images.shape[1:] == (1, 28, 28) and a.labels is not None
+    assert b.labels is not None and len(a) + len(b) == len(load_dataset("mnist", split="test"))
+    # B's strokes are thicker: more ink per image
+    assert b.images.float().mean() > 1.5 * a.images.float().mean()
+    inv = load_dataset("mnist-inverted", split="test").domain_b
+    assert inv.images.float().mean() > 200  # black digits on white
+    assert "mnist-thick" in api.list_datasets() and PAIR in api.list_datasets()
+
+
+def test_fashion_pair_needs_its_files(monkeypatch, tmp_path):
+    monkeypatch.setattr(datasets_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.delenv("GENNET_DATA", raising=False)
+    with pytest.raises(DataError, match="Fashion-MNIST not found"):
+        load_dataset("fashion-sneaker-boot")
+
+
+def _png(path, size, mode, value=128):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, value if mode == "L" else (value, 20, 200)).save(path)
+
+
+def test_unpaired_folder_mixed_files_bad_file_and_layout_errors(tmp_path):
+    root = tmp_path / "horse2zebra"
+    _png(root / "trainA" / "a1.png", (20, 24), "RGB")
+    _png(root / "trainA" / "a2.png", (30, 30), "L")
+    _png(root / "trainA" / "a3.jpg", (40, 32), "RGB")
+    (root / "trainA" / "broken.png").write_bytes(b"not an image")
+    _png(root / "trainB" / "b1.png", (16, 16), "L")
+    _png(root / "trainB" / "b2.jpeg", (50, 18), "RGB")
+    _png(root / "testA" / "t.png", (16, 16), "RGB")
+    _png(root / "testB" / "t.png", (16, 16), "RGB")
+    with pytest.warns(UserWarning, match="skipping unreadable image"):
+        data = load_dataset(str(root), image_size=16)
+    assert data.images.shape == (3, 3, 16, 16) and data.domain_b.images.shape == (2, 3, 16, 16)
+    test = load_dataset(str(root), split="test", image_size=16)
+    assert len(test) == 1 and len(test.domain_b) == 1
+    with pytest.raises(DataError, match="unreadable image"):
+        load_dataset(str(root), image_size=16, strict=True)
+    with pytest.raises(DataError, match="differ in size"):
+        load_dataset(str(root))  # no image size: mixed sizes cannot be stacked
+    only_a = tmp_path / "half"
+    _png(only_a / "trainA" / "a.png", (8, 8), "L")
+    with pytest.raises(DataError, match="no trainB/"):
+        load_dataset(str(only_a), image_size=8)
+    gray = tmp_path / "gray"  # all grayscale -> 1 channel; no testA/testB -> a held-out share
+    for i in range(5):
+        _png(gray / "trainA" / f"{i}.png", (8, 8), "L", 10 * i)
+        _png(gray / "trainB" / f"{i}.png", (8, 8), "L", 200)
+    tr, te = (
+        load_dataset(str(gray), test_fraction=0.2),
+        load_dataset(str(gray), split="test", test_fraction=0.2),
+    )
+    assert tr.images.shape == (4, 1, 8, 8) and len(te) == 1 and len(te.domain_b) == 1
+
+
+def test_loader_b_batches_differ_in_order_and_resume_exactly():
+    a = ImageData(
+        torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1).expand(40, 1, 2, 2).contiguous(), None, "a"
+    )
+    b = ImageData(
+        torch.arange(100, 124, dtype=torch.uint8).view(24, 1, 1, 1).expand(24, 1, 2, 2).contiguous(),
+        None,
+        "b",
+    )
+    data = ImageData(a.images, None, "pair", None, b)
+    loader = InMemoryLoader(data, 8, torch.device("cpu"), seed=3)
+    batches = [loader.next() for _ in range(20)]
+    b_ids = torch.cat([(bt.extra["b"][:, 0, 0, 0] * 255).round() for bt in batches[:3]]).long()
+    assert sorted(b_ids.tolist()) == list(range(100, 124))  # one epoch of B covers B once
+    a_ids = (batches[0].x[:, 0, 0, 0] * 255).round().long()
+    assert not torch.equal(b_ids[:8] - 100, a_ids)  # B has its own permutation
+    resumed = InMemoryLoader(data, 8, torch.device("cpu"), seed=3)
+    resumed.load_state_dict({"counter": 13})
+    for want in batches[13:]:
+        got = resumed.next()
+        assert torch.equal(got.x, want.x) and torch.equal(got.extra["b"], want.extra["b"])
+    with pytest.raises(ConfigError, match="larger than the training set"):
+        InMemoryLoader(data, 32, torch.device("cpu"))  # B holds only 24
+
+
+# ---- a short run: translation moves toward B, cycle error falls -----------------------------------
+def _blueness(x: torch.Tensor) -> float:
+    """Mean of (blue - red) over images (N, 3, H, W) in [0, 1]: < 0 for red blobs, > 0 for blue."""
+    return float((x[:, 2] - x[:, 0]).mean())
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cyclegan") / "run"
+    settings = dict(data=PAIR, steps=100, batch_size=8, device="cpu", quiet=True, seed=0, **TINY)
+    api.train("cyclegan", out=out, **settings)
+    tcfg, _ = api.resolve_config("cyclegan", **settings)
+    torch.manual_seed(tcfg.seed)  # the same initial weights as the run started from
+    untrained = api.build_model("cyclegan", load_dataset(PAIR).spec, tcfg.model_args).eval()
+    return api.load(out, device="cpu"), untrained
+
+
+def test_short_run_moves_translations_toward_b_and_lowers_cycle_error(trained):
+    run, untrained = trained
+    test = load_dataset(PAIR, split="test")
+    xa, xb = test.images.float() / 255, test.domain_b.images.float() / 255
+    target, source = _blueness(xb), _blueness(xa)
+    with torch.no_grad():
+        t0, r0 = untrained.cycle(xa)
+        t1, r1 = run.model.cycle(xa)
+    before, after = abs(_blueness(t0) - target), abs(_blueness(t1) - target)
+    assert after < 0.5 * before, (before, after)  # G(red blobs) moved toward blue blobs
+    assert after < 0.25 * abs(source - target), (source, target, after)  # and most of the way there
+    cyc0, cyc1 = (r0 - xa).abs().mean(), (r1 - xa).abs().mean()
+    assert cyc1 < 0.6 * cyc0, (cyc0, cyc1)
+
+
+def test_translate_and_evaluate_translation(trained, tmp_path):
+    run, _ = trained
+    out = translate(run, n=5)
+    assert set(out) == {"input", "translated", "cycled"}
+    assert all(v.shape == (5, 3, 16, 16) and v.dtype == np.uint8 for v in out.values())
+    back = translate(run, images=out["translated"], direction="BtoA")
+    assert back["translated"].shape == (5, 3, 16, 16)
+    with pytest.raises(ConfigError, match="AtoB or BtoA"):
+        translate(run, direction="sideways")
+    with pytest.raises(GennetError, match="must have shape"):
+        translate(run, images=np.zeros((2, 1, 16, 16), np.uint8))
+    np.savez(tmp_path / "in.npz", images=out["input"])
+    assert np.array_equal(read_inputs(run, tmp_path / "in.npz"), out["input"])
+    _png(tmp_path / "one.png", (40, 30), "RGB")
+    assert read_inputs(run, tmp_path / "one.png").shape == (1, 3, 16, 16)
+    assert translate_to(run, tmp_path / "grid.png", direction="BtoA", n=3).is_file()
+    with np.load(translate_to(run, tmp_path / "t.npz", inputs=tmp_path / "in.npz")) as z:
+        assert z["translated"].shape == (5, 3, 16, 16) and z["cycled"].dtype == np.uint8
+    folder = translate_to(run, tmp_path / "outdir", inputs=tmp_path / "one.png")
+    assert (folder / "one_AtoB.png").is_file() and (folder / "grid.png").is_file()
+    res = evaluate_translation(run, n=20)
+    for key in (
+        "fid_AtoB",
+        "kid_AtoB",
+        "fid_BtoA",
+        "cycle_l1_A",
+        "cycle_psnr_A",
+        "cycle_l1_B",
+        "cycle_psnr_B",
+    ):
+        assert isinstance(res[key], float) and np.isfinite(res[key]), key
+    assert res["cycle_psnr_A"] > 10 and res["protocol"]["images"] == {"A": 20, "B": 20}
+    assert set(res["floor"]) == {"fid_AtoB", "kid_AtoB", "fid_BtoA", "kid_BtoA"}
+
+
+def test_resume_is_exact_with_the_pools_and_ema_runs(tmp_path):
+    # decay_fraction 0: a constant lr, so that a 2-step run resumed to 4 steps is a 4-step run
+    settings = dict(data=PAIR, batch_size=4, device="cpu", quiet=True, seed=1, decay_fraction=0.0, **TINY)
+    straight = api.train("cyclegan", out=tmp_path / "straight", steps=4, **settings)
+    api.train("cyclegan", out=tmp_path / "split", steps=2, **settings)
+    resumed = api.train("cyclegan", out=tmp_path / "split", steps=4, resume=True, **settings)
+    a, b = (
+        api.load(straight, device="cpu").model.state_dict(),
+        api.load(resumed, device="cpu").model.state_dict(),
+    )
+    assert int(a["pool_A.count"]) == 16  # 4 steps x 4 fakes went into each pool
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    ema = api.load(api.train("cyclegan", out=tmp_path / "ema", steps=2, ema=0.9, **settings), device="cpu")
+    assert ema.model.translate(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
