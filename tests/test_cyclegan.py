@@ -3,6 +3,7 @@ folders, the loader's B batches), the translation verbs, and a short CPU run tha
 translations toward the target domain and lower the cycle error."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -283,3 +284,33 @@ def test_resume_is_exact_with_the_pools_and_ema_runs(tmp_path):
         assert torch.equal(a[k], b[k]), k
     ema = api.load(api.train("cyclegan", out=tmp_path / "ema", steps=2, ema=0.9, **settings), device="cpu")
     assert ema.model.translate(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+
+
+def test_translate_and_evaluate_from_the_command_line(trained, tmp_path, capsys):
+    from tests.test_cli import assert_png, run_cli
+
+    run, _ = trained
+    rc, out, err = run_cli(capsys, "translate", run.path, "-o", tmp_path / "g.png", "-n", 4)
+    assert rc == 0, err
+    assert_png(tmp_path / "g.png")
+    rc, _, err = run_cli(capsys, "translate", run.path, "-o", tmp_path / "t.npz", "--direction", "BtoA")
+    assert rc == 0, err
+    with np.load(tmp_path / "t.npz") as z:
+        assert z["translated"].shape == (8, 3, 16, 16) and str(z["direction"]) == "BtoA"
+    missing, bad_out = tmp_path / "missing.png", tmp_path / "x.png"
+    rc, _, err = run_cli(capsys, "translate", run.path, "-i", missing, "-o", bad_out)
+    assert rc == 2 and "missing.png" in err and not bad_out.exists()
+    rc, out, err = run_cli(capsys, "evaluate", run.path, "--n", 20, "--json", tmp_path / "e.json")
+    assert rc == 0, err
+    assert "cycle_psnr_A" in out and "real floor" in out and "untranslated" in out
+    saved = json.loads((tmp_path / "e.json").read_text())
+    assert saved["model"] == "cyclegan" and np.isfinite(saved["fid_AtoB"])
+
+
+def test_translate_is_refused_for_models_that_cannot(tmp_path, capsys):
+    from tests.test_cli import run_cli
+
+    run = api.train("ae", tmp_path / "ae", data="synthetic-shapes", steps=1, batch_size=8, quiet=True,
+                    hidden=(8,), latent_dim=2)  # fmt: skip
+    rc, _, err = run_cli(capsys, "translate", run, "-o", tmp_path / "x.png")
+    assert rc == 2 and "cannot translate" in err

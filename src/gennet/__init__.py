@@ -4,6 +4,7 @@ __version__ = "0.1.0"
 
 from .api import (  # noqa: E402
     Run,
+    arithmetic,
     build_model,
     denoise,
     encode,
@@ -16,6 +17,7 @@ from .api import (  # noqa: E402
     reconstruct,
     sample,
     train,
+    translate,
 )
 from .errors import CapabilityError, ConfigError, DataError, GennetError, TrainingDiverged  # noqa: E402
 
@@ -26,6 +28,7 @@ __all__ = [
     "GennetError",
     "Run",
     "TrainingDiverged",
+    "arithmetic",
     "build_model",
     "denoise",
     "encode",
@@ -38,4 +41,5 @@ __all__ = [
     "reconstruct",
     "sample",
     "train",
+    "translate",
 ]

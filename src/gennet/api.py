@@ -499,6 +499,13 @@ def evaluate(
             if getattr(model.cfg, "likelihood", "") == "bernoulli"
             else "Gaussian density of pixel intensities in [0, 1]"
         )
+    if model.can("translate"):  # CycleGAN: both directions, FID/KID, cycle error, class kept
+        from .translation import evaluate_translation
+
+        res = evaluate_translation(run, n=n, seed=seed, floor=floor)
+        out["protocol"].update(res.pop("protocol"))
+        out.update(res)
+        return out
     if model.can("sample"):
         n_samples = n or len(data)
         images = sample(run, n_samples, seed=seed)
@@ -558,6 +565,16 @@ def evaluate_images(
     return {"model": "images", **res}
 
 
+def translate(
+    run: Run | str | Path, images=None, direction: str = "AtoB", n: int = 8
+) -> dict[str, np.ndarray]:
+    """Translate images between a CycleGAN run's domains: {"input", "translated", "cycled"}, uint8
+    (N, C, H, W); with no images, the first n held-out images of the source domain."""
+    from .translation import translate as _translate
+
+    return _translate(_as_run(run), images=images, direction=direction, n=n)
+
+
 def list_models() -> dict[str, str]:
     return model_descriptions()
 
@@ -584,5 +601,6 @@ __all__ = [
     "resolve_config",
     "sample",
     "train",
+    "translate",
     "to_jsonable",
 ]
