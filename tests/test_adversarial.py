@@ -297,3 +297,29 @@ def test_resume_reproduces_an_unbroken_adversarial_run(name, tmp_path):
     for f in ("model.safetensors", "ema.safetensors"):
         wa, wb = load_weights(tmp_path / "a" / f), load_weights(tmp_path / "b" / f)
         assert all(torch.equal(wa[k], wb[k]) for k in wa), f
+
+
+@pytest.mark.parametrize(
+    "shape,stages", [((1, 28, 28), 2), ((3, 32, 32), 3), ((3, 64, 64), 4), ((1, 16, 16), 2)]
+)
+def test_dcgan_sizes_from_28_to_64_gray_or_rgb(shape, stages):
+    """G starts from a 7x7 (28 px) or 4x4 map and doubles `stages` times; D mirrors it."""
+    from gennet.data import DataSpec
+
+    model = api.build_model("dcgan", DataSpec(*shape), {"base_channels": 4, "latent_dim": 8}).eval()
+    with torch.no_grad():
+        x = model.sample(2)
+        assert x.shape == (2, *shape) and 0 <= x.min() and x.max() <= 1
+        assert model.D(x * 2 - 1).shape == (2,)
+    convt = [m for m in model.G.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert len(convt) == stages + 1 and convt[0].kernel_size == ((7, 7) if shape[1] == 28 else (4, 4))
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.D.modules()) == stages - 1  # none on the input
+
+
+def test_dcgan_refuses_sizes_it_cannot_build():
+    from gennet.data import DataSpec
+
+    with pytest.raises(ConfigError, match="square"):
+        api.build_model("dcgan", DataSpec(1, 28, 32), {})
+    with pytest.raises(ConfigError, match="too small or odd-sided"):
+        api.build_model("dcgan", DataSpec(1, 7, 7), {})
