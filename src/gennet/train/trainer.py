@@ -259,8 +259,9 @@ class Trainer:
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
-        if "monitor/diversity" in short:  # first in the bar: the collapse signal
-            short = {"diversity": short.pop("monitor/diversity"), **short}
+        div = short.pop("monitor/diversity", short.pop("diversity", None))
+        if div is not None:  # first in the bar: the collapse signal
+            short = {"diversity": div, **short}
         bar.set_postfix({k: f"{v:.4g}" for k, v in list(short.items())[:6]}, refresh=False)
         tb = self._tensorboard()
         if tb is not None:
