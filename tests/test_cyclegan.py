@@ -4,6 +4,7 @@ translations toward the target domain and lower the cycle error."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,3 +315,14 @@ def test_translate_is_refused_for_models_that_cannot(tmp_path, capsys):
                     hidden=(8,), latent_dim=2)  # fmt: skip
     rc, _, err = run_cli(capsys, "translate", run, "-o", tmp_path / "x.png")
     assert rc == 2 and "cannot translate" in err
+
+
+def test_bench_picks_the_models_that_fit_the_data_and_shows_translations(tmp_path):
+    from gennet.benchmark import _default_models, bench
+
+    assert _default_models("synthetic-rgb-pair") == ["cyclegan"]
+    assert "cyclegan" not in _default_models("mnist") and "dcgan" in _default_models("mnist")
+    res = bench(data=PAIR, budget=1.5, out=tmp_path / "b", n=20, settings={"batch_size": 8, **TINY})
+    (row,) = res["models"]
+    assert row["name"] == "cyclegan" and row["error"] is None, row
+    assert np.isfinite(row["metrics"]["cycle_psnr_A"]) and Path(row["grid_png"]).is_file()

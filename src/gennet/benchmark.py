@@ -48,7 +48,7 @@ def bench(
     command: str | None = None,
 ) -> dict:
     """Train each model for `budget` seconds, evaluate it, write out/report.html, results.md/.json."""
-    models = models or model_names()
+    models = models or _default_models(data)
     unknown = [m for m in models if m not in model_names()]
     if unknown:
         raise GennetError(f"unknown model(s) {unknown}; choose from {', '.join(model_names())}")
@@ -94,6 +94,16 @@ def bench(
     return results
 
 
+def _default_models(data: str) -> list[str]:
+    """Every model that fits the data: translation models for an unpaired A/B set, the rest otherwise."""
+    from .data.unpaired import PAIRS, is_unpaired_folder
+    from .registry import model_entry
+
+    folder = Path(data).expanduser()
+    paired = data in PAIRS or (folder.is_dir() and is_unpaired_folder(folder))
+    return [m for m in model_names() if ("translate" in model_entry(m)["cls"].capabilities) == paired]
+
+
 def _steps(run_dir: Path) -> int:
     from .train.checkpoint import load_checkpoint
 
@@ -101,6 +111,10 @@ def _steps(run_dir: Path) -> int:
 
 
 def _grid(run: api.Run, run_dir: Path) -> Path:
+    if run.model.can("translate"):
+        from .translation import save_translation
+
+        return save_translation(api.translate(run, n=16), run_dir / "bench_samples.png")
     if run.model.can("sample"):
         return save_grid(api.sample(run, 64, seed=0), run_dir / "bench_samples.png")
     x, y = api.reconstruct(run, n=32)
