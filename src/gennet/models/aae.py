@@ -84,11 +84,6 @@ class AAE(GenerativeModel):
     def decode(self, z: Tensor) -> Tensor:
         return torch.sigmoid(self.decoder(z))
 
-    def sample(
-        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
-    ) -> Tensor:
-        return self.decode(self.latent_prior(n, generator))
-
     def reconstruction_metrics(self, x: Tensor) -> dict[str, Tensor]:
         logits = self.decoder(self.encoder(x))
         return {f"recon_{self.cfg.loss}_per_image": losses.reconstruction_loss(logits, x, self.cfg.loss)}

@@ -159,8 +159,9 @@ class GenerativeModel(nn.Module):
     def sample(
         self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
     ) -> Tensor:
+        """n images decoded from prior codes (conditional models override this to use `labels`)."""
         self.require("sample")
-        raise NotImplementedError
+        return self.decode(self.latent_prior(n, generator))
 
     def encode(self, x: Tensor) -> Tensor:
         self.require("encode")

@@ -85,8 +85,3 @@ class BiGAN(GenerativeModel):
 
     def decode(self, z: Tensor) -> Tensor:
         return ((self.G(z) + 1) / 2).clamp(0, 1)
-
-    def sample(
-        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
-    ) -> Tensor:
-        return self.decode(self.latent_prior(n, generator))

@@ -81,11 +81,6 @@ class VAE(GenerativeModel):
     def decode(self, z: Tensor) -> Tensor:
         return torch.sigmoid(self.decoder(z))
 
-    def sample(
-        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
-    ) -> Tensor:
-        return self.decode(self.latent_prior(n, generator))
-
     def denoise(self, x: Tensor) -> Tensor:
         return self.reconstruct(x)
 

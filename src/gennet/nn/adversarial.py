@@ -14,7 +14,7 @@ Conditioning (cGAN): G takes [z, one_hot(y)]; D adds a projection term <embed(y)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +67,33 @@ def _norm(kind: str, channels: int) -> nn.Module:
     raise ConfigError(f"unknown discriminator norm {kind!r}; choose batch, layer or none")
 
 
+def _dense(sizes: Sequence[int], act: Callable[[], nn.Module]) -> list[nn.Module]:
+    """Linear + activation for each consecutive pair of `sizes`."""
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(a, b), act()]
+    return layers
+
+
+def _leaky() -> nn.Module:
+    return nn.LeakyReLU(0.2)
+
+
+def _d_stages(channels: int, base: int, k: int, norm: str) -> tuple[list[nn.Module], int]:
+    """The DCGAN discriminator's k stride-2 4x4 convs of widths b, 2b, 4b, ... (norm after all but
+    the first, LeakyReLU 0.2) -> (layers, output channels)."""
+    layers: list[nn.Module] = []
+    prev = channels
+    for i in range(k):
+        width = base * 2**i
+        layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=i == 0 or norm == "none"))
+        if i > 0:
+            layers.append(_norm(norm, width))
+        layers.append(nn.LeakyReLU(0.2, True))
+        prev = width
+    return layers, prev
+
+
 class MLPGenerator(nn.Module):
     """[z (N, latent), one_hot(y)] -> image (N, C, H, W) in [-1, 1]: Linear + ReLU layers, tanh out."""
 
@@ -74,9 +101,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         self.shape, self.num_classes = tuple(shape), num_classes
         sizes = [latent + num_classes, *hidden]
-        layers: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers = _dense(sizes, nn.ReLU)
         layers += [nn.Linear(sizes[-1], shape[0] * shape[1] * shape[2]), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
@@ -93,10 +118,7 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_features: int, hidden: Sequence[int], num_classes: int = 0, head_bias: bool = True):
         super().__init__()
         sizes = [in_features, *hidden]
-        layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
-        self.body = nn.Sequential(*layers)
+        self.body = nn.Sequential(nn.Flatten(), *_dense(sizes, _leaky))
         self.head = nn.Linear(sizes[-1], 1, bias=head_bias)
         self.embed = nn.Embedding(num_classes, sizes[-1]) if num_classes else None
 
@@ -152,15 +174,7 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         c, h, w = shape
         k = dcgan_stages(h, w)
-        layers: list[nn.Module] = []
-        prev = c
-        for i in range(k):
-            width = base * 2**i
-            layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=i == 0 or norm == "none"))
-            if i > 0:
-                layers.append(_norm(norm, width))
-            layers.append(nn.LeakyReLU(0.2, True))
-            prev = width
+        layers, prev = _d_stages(c, base, k, norm)
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(prev, 1, (h >> k, w >> k), 1, 0, bias=head_bias)
         self.embed = nn.Embedding(num_classes, prev) if num_classes else None
@@ -200,20 +214,11 @@ class ImageToVector(nn.Module):
         c, h, w = shape
         if arch == "mlp":
             sizes = [c * h * w, *hidden]
-            layers: list[nn.Module] = [nn.Flatten()]
-            for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-                layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+            layers: list[nn.Module] = [nn.Flatten(), *_dense(sizes, _leaky)]
             flat = sizes[-1]
         else:
             k = dcgan_stages(h, w)
-            layers, prev = [], c
-            for i in range(k):
-                width = base * 2**i
-                layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=i == 0 or norm == "none"))
-                if i > 0:
-                    layers.append(_norm(norm, width))
-                layers.append(nn.LeakyReLU(0.2, True))
-                prev = width
+            layers, prev = _d_stages(c, base, k, norm)
             layers.append(nn.Flatten())
             flat = prev * (h >> k) * (w >> k)
         self.body = nn.Sequential(*layers)
@@ -234,13 +239,9 @@ class JointDiscriminator(nn.Module):
         self.x_branch = nn.Sequential(
             ImageToVector(arch, shape, list(reversed(list(hidden))), base, width), nn.LeakyReLU(0.2)
         )
-        self.z_branch = nn.Sequential(nn.Linear(latent, width), nn.LeakyReLU(0.2))
+        self.z_branch = nn.Sequential(*_dense([latent, width], _leaky))
         sizes = [2 * width, *joint]
-        layers: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
-        layers.append(nn.Linear(sizes[-1], 1))
-        self.joint = nn.Sequential(*layers)
+        self.joint = nn.Sequential(*_dense(sizes, _leaky), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
         return self.joint(torch.cat([self.x_branch(x), self.z_branch(z)], 1)).squeeze(1)
