@@ -27,7 +27,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,13 +37,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import cpu_model, rate_from_marks  # noqa: E402
+from throughput import time_gennet as shared_time_gennet  # noqa: E402
 
 import gennet  # noqa: E402
-from gennet.api import build_model, resolve_config  # noqa: E402
+from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.models.cyclegan import _init_weights  # noqa: E402
 from gennet.nn.translation import PatchDiscriminator, ResnetGenerator  # noqa: E402
-from gennet.train import Trainer  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -149,39 +148,17 @@ def time_gennet_total(data, steps: int, **kw) -> None:
 
 
 def time_gennet(data, steps: int, log_every: int, batch: int, base: int, blocks: int) -> dict:
-    tcfg, _ = resolve_config(
+    return shared_time_gennet(
         "cyclegan",
+        data,
+        steps,
+        log_every,
+        CPU,
+        batch,
         data="mnist-thick",
-        steps=steps,
-        batch_size=batch,
-        quiet=True,
-        device="cpu",
-        log_every=log_every,
-        sample_every=10**9,
-        checkpoint_every=10**9,
         base_channels=base,
         n_blocks=blocks,
     )
-    torch.manual_seed(0)
-    net = build_model("cyclegan", data.spec, tcfg.model_args)
-    with tempfile.TemporaryDirectory(prefix="gennet-bench-") as d:
-        t_start = time.perf_counter()
-        Trainer(net, data, tcfg, run_dir=Path(d), device=CPU).fit()
-        total = time.perf_counter() - t_start
-        rows = [json.loads(r) for r in (Path(d) / "metrics.jsonl").read_text().splitlines() if r]
-    marks, t, prev = [], 0.0, 0
-    for r in rows:
-        t += (r["step"] - prev) / r["steps_per_s"]
-        prev = r["step"]
-        marks.append((r["step"], t))
-    rate, n, secs = rate_from_marks(marks)
-    return {
-        "steps_per_s": rate,
-        "timed_steps": n,
-        "timed_s": secs,
-        "fit_total_s": total,
-        "fixed_cost_s": total - t,
-    }
 
 
 def cpu_rate(fn, steps: int) -> dict:

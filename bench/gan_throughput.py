@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -33,13 +32,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise  # noqa: E402
+from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
 import gennet  # noqa: E402
-from gennet.api import build_model, resolve_config  # noqa: E402
+from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.nn.adversarial import init_dcgan  # noqa: E402
-from gennet.train import Trainer  # noqa: E402
 
 BATCH = 64
 NZ = 100
@@ -152,34 +150,6 @@ def plain_wgan_gp(x: torch.Tensor, steps: int, log_every: int, device: torch.dev
     return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs}
 
 
-def time_gennet(model: str, data, steps: int, log_every: int, device: torch.device, **settings) -> dict:
-    tcfg, _ = resolve_config(
-        model,
-        steps=steps,
-        batch_size=BATCH,
-        quiet=True,
-        device=str(device),
-        log_every=log_every,
-        sample_every=10**9,
-        checkpoint_every=10**9,
-        **settings,
-    )
-    torch.manual_seed(tcfg.seed)
-    net = build_model(tcfg.model, data.spec, tcfg.model_args)
-    with tempfile.TemporaryDirectory(prefix="gennet-bench-") as d:
-        t_start = time.perf_counter()
-        Trainer(net, data, tcfg, run_dir=Path(d), device=device).fit()
-        total = time.perf_counter() - t_start
-        rows = [json.loads(r) for r in (Path(d) / "metrics.jsonl").read_text().splitlines() if r]
-    marks, t, prev = [], 0.0, 0
-    for r in rows:
-        t += (r["step"] - prev) / r["steps_per_s"]
-        prev = r["step"]
-        marks.append((r["step"], t))
-    rate, n, secs = rate_from_marks(marks)
-    return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs, "fixed_cost_s": total - t}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=None, help="generator steps per run (default 200 / 60)")
@@ -212,7 +182,7 @@ def main() -> None:
         print(f"\n{case}: parameters gennet {n_params(g):,} / plain {plain_params:,}; {steps} steps a run")
         assert n_params(g) == plain_params, "parameter counts differ"
         plain = plain_dcgan if case == "dcgan" else plain_wgan_gp
-        gennet_run = partial(time_gennet, case, data, steps, le, device)
+        gennet_run = partial(time_gennet, case, data, steps, le, device, BATCH)
         variants = {"gennet fp32": gennet_run, "plain fp32": partial(plain, x, steps, le, device)}
         if "channels_last" in extra:
             variants["gennet channels_last"] = partial(gennet_run, channels_last=True)

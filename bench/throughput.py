@@ -131,24 +131,33 @@ def rate_from_marks(marks: list[tuple[int, float]]) -> tuple[float, int, float]:
     return (s1 - s0) / (t1 - t0), s1 - s0, t1 - t0
 
 
-def time_gennet(model: str, data, steps: int, log_every: int, **settings) -> dict:
+def time_gennet(
+    model: str,
+    train_data,
+    steps: int,
+    log_every: int,
+    device: torch.device = CPU,
+    batch_size: int = BATCH,
+    **settings,
+) -> dict:
+    """gennet's Trainer on `train_data` for `steps` steps; the rate comes from its own metrics.jsonl rows.
+    `settings` are any train or model settings. Shared by the GAN and CycleGAN throughput benches."""
     tcfg, _ = resolve_config(
         model,
         steps=steps,
-        batch_size=BATCH,
+        batch_size=batch_size,
         quiet=True,
-        device="cpu",
+        device=str(device),
         log_every=log_every,
         sample_every=10**9,
         checkpoint_every=10**9,
         **settings,
     )
     torch.manual_seed(tcfg.seed)
-    net = build_model(tcfg.model, data.spec, tcfg.model_args)
+    net = build_model(tcfg.model, train_data.spec, tcfg.model_args)
     with tempfile.TemporaryDirectory(prefix="gennet-bench-") as d:
         t_start = time.perf_counter()
-        trainer = Trainer(net, data, tcfg, run_dir=Path(d), device=CPU)
-        trainer.fit()
+        Trainer(net, train_data, tcfg, run_dir=Path(d), device=device).fit()
         total = time.perf_counter() - t_start
         rows = [json.loads(r) for r in (Path(d) / "metrics.jsonl").read_text().splitlines() if r]
     # Rebuild interval end times from the trainer's per-interval rates (rounded to 0.01 steps/s).
