@@ -45,4 +45,3 @@ def model_entry(name: str) -> dict[str, Any]:
 def model_descriptions() -> dict[str, str]:
     _ensure_loaded()
     return {k: v["description"] for k, v in sorted(_MODELS.items())}
-
