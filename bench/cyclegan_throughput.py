@@ -3,7 +3,7 @@
     python bench/cyclegan_throughput.py [--steps N] [--repeats R] [--batch B] [--base C]
                                         [--blocks K] [--threads T] [--json OUT]
 
-Both sides train the same four networks (gennet.nn.translation's ResnetGenerator x2 and
+Both sides train the same four networks (gennet.nn.image_to_image's ResnetGenerator x2 and
 PatchDiscriminator x2, same sizes, same N(0, 0.02) initialisation after torch.manual_seed(0))
 at 28x28 on the built-in `mnist-thick` pair, with the same update: LSGAN, cycle (lambda 10) and
 identity (0.5 lambda) losses, random horizontal flips, a 50-image history pool per
@@ -43,7 +43,7 @@ import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.models.cyclegan import _init_weights  # noqa: E402
-from gennet.nn.translation import PatchDiscriminator, ResnetGenerator  # noqa: E402
+from gennet.nn.image_to_image import PatchDiscriminator, ResnetGenerator  # noqa: E402
 
 CPU = torch.device("cpu")
 

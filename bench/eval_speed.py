@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from gennet.data import load_dataset
-from gennet.eval import sample_metrics as S
+from gennet.eval import feature_metrics as S
 from gennet.eval.features import extractor_for
 
 

@@ -104,8 +104,8 @@ def main() -> None:
         "samples_png": str(samples_png),
         "reconstructions_png": str(recon_png),
         "nll_note": ev["protocol"].get("nll_note"),
-        "sample_metrics": {k: ev[k] for k in SAMPLE_METRICS if k in ev},
-        "sample_metrics_floor": {k: v for k, v in (ev.get("floor") or {}).items() if k in SAMPLE_METRICS},
+        "feature_metrics": {k: ev[k] for k in SAMPLE_METRICS if k in ev},
+        "feature_metrics_floor": {k: v for k, v in (ev.get("floor") or {}).items() if k in SAMPLE_METRICS},
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }

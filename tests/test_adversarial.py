@@ -13,7 +13,7 @@ from gennet import api, losses
 from gennet.data import load_dataset
 from gennet.data.synthetic import RING_STD, ring_centres, unit_to_ring
 from gennet.errors import ConfigError, GennetError
-from gennet.eval.sample_metrics import mixture_modes
+from gennet.eval.feature_metrics import mixture_modes
 from gennet.train import Trainer
 from gennet.train.monitor import WARMUP_STEPS, CollapseMonitor, CollapseWarning
 from tests.conftest import tiny_overrides

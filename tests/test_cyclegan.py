@@ -18,7 +18,7 @@ from gennet.data import datasets as datasets_module
 from gennet.errors import ConfigError, DataError, GennetError
 from gennet.models.base import Batch
 from gennet.models.cyclegan import identity_loss
-from gennet.nn.translation import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
+from gennet.nn.image_to_image import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
 from gennet.train.loader import InMemoryLoader
 from gennet.translation import evaluate_translation, read_inputs, translate, translate_to
 

@@ -32,7 +32,7 @@ from .config import (
 )
 from .data import DataSpec, ImageData, dataset_names, load_dataset
 from .errors import ConfigError, GennetError
-from .eval import metrics as M
+from .eval import pixel_metrics as M
 from .latent import interpolation_path
 from .models.base import GenerativeModel
 from .registry import model_descriptions, model_entry

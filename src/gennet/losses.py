@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import ConfigError
-from .eval.metrics import gaussian_kl_standard as kl_standard_normal  # noqa: F401 (re-exported)
+from .eval.pixel_metrics import gaussian_kl_standard as kl_standard_normal  # noqa: F401 (re-exported)
 
 
 def reconstruction_loss(logits: Tensor, x: Tensor, kind: str) -> Tensor:

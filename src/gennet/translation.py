@@ -19,7 +19,7 @@ import torch
 from .api import Run, _float_images, _load_split, load
 from .data import ImageData
 from .errors import ConfigError, GennetError
-from .eval import metrics as M
+from .eval import pixel_metrics as M
 from .viz import save_rows, to_uint8
 
 DIRECTIONS = ("AtoB", "BtoA")

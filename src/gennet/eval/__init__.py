@@ -1,6 +1,6 @@
 """Offline evaluation: reconstruction metrics and Gaussian log densities."""
 
-from gennet.eval.metrics import (
+from gennet.eval.pixel_metrics import (
     PSNR_CAP_DB,
     bce,
     gaussian_kl_standard,

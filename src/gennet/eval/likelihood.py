@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .metrics import log_mean_exp, log_normal_diag, log_normal_standard
+from .pixel_metrics import log_mean_exp, log_normal_diag, log_normal_standard
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 floor: the same metrics for real training images against the same held-out reference, at the
 same sample count, so that every model's figures are read beside what the data itself scores.
 
-features -> statistics -> formula: the formulas live in `sample_metrics`, the features here.
+features -> statistics -> formula: the formulas live in `feature_metrics`, the features here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import sample_metrics as S
+from . import feature_metrics as S
 from .features import FeatureExtractor
 
 ALL_METRICS = ("fid", "kid", "precision_recall", "coverage", "classifier_score")

@@ -28,7 +28,7 @@ from torch.func import functional_call
 
 from .. import losses
 from ..errors import ConfigError, GennetError
-from ..nn.translation import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from ..nn.image_to_image import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
 from ..registry import register_model
 from .base import Batch, GenerativeModel, OptimSpec, Phase
 

@@ -14,7 +14,7 @@ import warnings
 
 import torch
 
-from ..eval.metrics import mean_pairwise_distance
+from ..eval.pixel_metrics import mean_pairwise_distance
 
 THRESHOLD = 0.3
 WARMUP_STEPS = 500  # an untrained generator is not collapsed, merely untrained: no warning before this

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gennet.errors import ConfigError, DataError
-from gennet.eval.sample_metrics import (
+from gennet.eval.feature_metrics import (
     GaussianStats,
     classifier_score,
     fid,
