@@ -5,7 +5,7 @@
 
 Trains `cyclegan` (ResNet generators, PatchGAN, LSGAN, lambda 10, identity 0.5, pool 50,
 constant-then-linear-decay lr) on the CPU through the public API, then prints
-`gennet.translation.evaluate_translation` on the held-out split: the share of translations the
+`gennet.evaluate_translation` on the held-out split: the share of translations the
 shipped MNIST feature network still classes as the input's digit (target >= 90%), cycle PSNR
 both ways, FID/KID of translations against the target domain with the untranslated-input
 baseline and the real-data floor. Writes translation grids (rows: input, translation, cycle
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from gennet import api
-from gennet.translation import evaluate_translation, save_translation, translate
+from gennet.api import evaluate_translation, save_translation, translate
 
 
 def main() -> None:

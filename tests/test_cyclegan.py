@@ -13,6 +13,7 @@ from PIL import Image
 from torch import nn
 
 from gennet import api, losses
+from gennet.api import evaluate_translation, read_images, translate, translate_to
 from gennet.data import ImageData, load_dataset
 from gennet.data import datasets as datasets_module
 from gennet.errors import ConfigError, DataError, GennetError
@@ -20,7 +21,6 @@ from gennet.models.base import Batch
 from gennet.models.cyclegan import identity_loss
 from gennet.nn.image_to_image import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
 from gennet.train.loader import InMemoryLoader
-from gennet.translation import evaluate_translation, read_inputs, translate, translate_to
 
 TINY = {"base_channels": 8, "n_blocks": 1}
 PAIR = "synthetic-rgb-pair"
@@ -247,9 +247,9 @@ def test_translate_and_evaluate_translation(trained, tmp_path):
     with pytest.raises(GennetError, match="must have shape"):
         translate(run, images=np.zeros((2, 1, 16, 16), np.uint8))
     np.savez(tmp_path / "in.npz", images=out["input"])
-    assert np.array_equal(read_inputs(run, tmp_path / "in.npz"), out["input"])
+    assert np.array_equal(read_images(tmp_path / "in.npz", run.spec), out["input"])
     _png(tmp_path / "one.png", (40, 30), "RGB")
-    assert read_inputs(run, tmp_path / "one.png").shape == (1, 3, 16, 16)
+    assert read_images(tmp_path / "one.png", run.spec).shape == (1, 3, 16, 16)
     assert translate_to(run, tmp_path / "grid.png", direction="BtoA", n=3).is_file()
     with np.load(translate_to(run, tmp_path / "t.npz", inputs=tmp_path / "in.npz")) as z:
         assert z["translated"].shape == (5, 3, 16, 16) and z["cycled"].dtype == np.uint8

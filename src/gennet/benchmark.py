@@ -112,7 +112,7 @@ def _steps(run_dir: Path) -> int:
 
 def _grid(run: api.Run, run_dir: Path) -> Path:
     if run.model.can("translate"):
-        from .translation import save_translation
+        from .api import save_translation
 
         return save_translation(api.translate(run, n=16), run_dir / "bench_samples.png")
     if run.model.can("sample"):

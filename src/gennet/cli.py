@@ -216,8 +216,8 @@ def _labels(text: str | None, n: int, run):
     none gets 0, 1, ..., K-1, 0, ... so that a .npz always says which class each image is."""
     import torch
 
-    from .api import _class_index
     from .errors import GennetError
+    from .verbs.generation import _class_index
 
     if text is None:
         if run.model.can("conditional"):
@@ -319,7 +319,7 @@ def _run(a) -> None:  # noqa: C901 - a flat dispatch table
         raise GennetError("evaluate needs a run directory or --images FILE.npz")
     run = api.load(a.run)
     if cmd == "translate":
-        from .translation import translate_to
+        from .api import translate_to
 
         run.model.require("translate")
         print(f"wrote {translate_to(run, a.out, inputs=a.input, direction=a.direction, n=a.n)}")

@@ -1,0 +1,214 @@
+"""Runs: resolving a configuration, building a model, training it into a run directory, and
+loading a run back for the verbs.
+
+    run_dir = train("vae", out="runs/vae", steps=2000, latent_dim=10)
+    run = load(run_dir)          # Run(model, config, spec, path, classes)
+
+Layer: above `train/`, `models/`, `data/` and `config`; the verbs (`verbs/`), the evaluation
+protocol (`eval/protocol.py`) and the facade `api` import this module, never the reverse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
+from .data import DataSpec, ImageData, load_dataset
+from .errors import ConfigError, GennetError
+from .models.base import GenerativeModel
+from .registry import model_entry
+from .train import Trainer
+from .train import distributed as D
+from .train.checkpoint import load_checkpoint, load_weights
+
+
+# ---- building ---------------------------------------------------------------------------------
+def model_config(name: str, overrides: dict[str, Any] | None = None):
+    """The resolved Config dataclass of model `name`: class defaults, the name's defaults, then overrides."""
+    entry = model_entry(name)
+    cls = entry["cls"]
+    cfg = apply_overrides(cls.Config(), entry["defaults"], what=f"{name} model")
+    return apply_overrides(cfg, overrides or {}, what=f"{name} model")
+
+
+def build_model(name: str, spec: DataSpec, overrides: dict[str, Any] | None = None) -> GenerativeModel:
+    cfg = model_config(name, overrides)
+    model = model_entry(name)["cls"](cfg, spec)
+    model.registered_name = name
+    return model
+
+
+def resolve_config(
+    model: str | None = None,
+    *,
+    config_file: str | None = None,
+    resume_from: Path | None = None,
+    **settings: Any,
+) -> tuple[TrainConfig, Any]:
+    """TrainConfig + model Config from (a run's saved config | a config file) and flat settings."""
+    train_over: dict[str, Any] = {}
+    model_over: dict[str, Any] = {}
+    if resume_from is not None:
+        saved = json.loads((resume_from / "config.json").read_text())
+        train_over, model_over = dict(saved["train"]), dict(saved["model"])
+        train_over.pop("model_args", None)
+        if model is not None and model != train_over["model"]:
+            raise ConfigError(
+                f"{resume_from} holds a {train_over['model']!r} run, not {model!r}; "
+                f"resume it as `gennet train {train_over['model']} ... --resume`"
+            )
+    elif config_file:
+        train_over, model_over = read_config_file(config_file)
+    t, m = split_overrides({k: v for k, v in settings.items() if v is not None})
+    if resume_from is not None and m:
+        name = train_over["model"]
+        if model_config(name, model_over) != model_config(name, {**model_over, **m}):
+            raise ConfigError(
+                f"cannot change model settings {sorted(m)} when resuming; start a new run instead"
+            )
+    if model is not None:
+        t["model"] = model
+    train_over.update(t)
+    model_over.update(m)
+    tcfg = apply_overrides(TrainConfig(), train_over, what="train")
+    mcfg = model_config(tcfg.model, model_over)
+    return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg
+
+
+def load_split(tcfg: TrainConfig, split: str) -> ImageData:
+    return load_dataset(
+        tcfg.data,
+        split=split,
+        data_dir=tcfg.data_dir,
+        image_size=tcfg.image_size,
+        channels=tcfg.channels,
+        strict=tcfg.strict_data,
+        test_fraction=tcfg.test_fraction,
+        seed=0,
+    )
+
+
+# ---- train ------------------------------------------------------------------------------------
+def train(
+    model: str | None = None,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    config_file: str | None = None,
+    **settings: Any,
+) -> Path:
+    """Train `model` and return its run directory. `settings` are TrainConfig fields (steps,
+    batch_size, seed, data, ...) or the model's own fields (latent_dim, beta, ...)."""
+    run_dir = Path(out) if out is not None else Path("runs") / (model or "run")
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise GennetError(f"--resume: {run_dir} holds no run (no config.json)")
+        tcfg, mcfg = resolve_config(model if model else None, resume_from=run_dir, **settings)
+    else:
+        if (run_dir / "checkpoints" / "last.pt").exists():
+            raise GennetError(
+                f"{run_dir} already holds a trained run; pass --resume to continue it, "
+                f"or choose another --out (nothing was changed)"
+            )
+        tcfg, mcfg = resolve_config(model, config_file=config_file, **settings)
+    device = D.resolve_device(tcfg.device, int(os.environ.get("LOCAL_RANK", "0")))
+    dist = D.init_from_env(device)
+    try:
+        data = load_split(tcfg, "train")
+        torch.manual_seed(tcfg.seed)  # the same initial weights on every process
+        net = build_model(tcfg.model, data.spec, tcfg.model_args)
+        if dist.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(
+                run_dir / "config.json",
+                {
+                    "gennet_version": __version__,
+                    "train": tcfg,
+                    "model": mcfg,
+                    "data_spec": data.spec.to_dict(),
+                    "classes": data.classes,
+                },
+            )
+        D.barrier(dist)
+        Trainer(net, data, tcfg, run_dir, device, dist).fit(resume=resume)
+    finally:
+        D.shutdown(dist)
+    return run_dir
+
+
+# ---- loading ----------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """A trained model with its configuration, ready for the verbs."""
+
+    model: GenerativeModel
+    config: TrainConfig
+    spec: DataSpec
+    path: Path
+    classes: list[str] | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+
+def load(run_dir: str | Path, device: str = "auto", ema: bool = True) -> Run:
+    """Load a run directory written by `train` (final weights, else the last checkpoint)."""
+    path = Path(run_dir)
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise GennetError(f"{path} is not a gennet run directory (no config.json)")
+    saved = json.loads(cfg_path.read_text())
+    tcfg = apply_overrides(
+        TrainConfig(), {k: v for k, v in saved["train"].items() if k != "model_args"}, what="train"
+    )
+    tcfg = dataclasses.replace(tcfg, model_args=saved["model"])
+    spec = DataSpec.from_dict(saved["data_spec"])
+    model = build_model(tcfg.model, spec, saved["model"])
+    if ema and (path / "ema.safetensors").is_file():
+        state = load_weights(path / "ema.safetensors")
+    elif (path / "model.safetensors").is_file():
+        state = load_weights(path / "model.safetensors")
+    else:
+        state = load_checkpoint(path / "checkpoints" / "last.pt")["model"]
+    model.load_state_dict(state)
+    model.to(D.resolve_device(device)).eval()
+    return Run(model, tcfg, spec, path, saved.get("classes"))
+
+
+def as_run(run: Run | str | Path) -> Run:
+    return run if isinstance(run, Run) else load(run)
+
+
+def heldout(run: Run | str | Path, n: int | None = None) -> ImageData:
+    """The run's held-out (test) split, first `n` images."""
+    run = as_run(run)
+    data = load_split(run.config, "test")
+    return data if n is None else data.subset(slice(0, min(n, len(data))))
+
+
+def float_images(run: Run, images) -> torch.Tensor:
+    """uint8 or float images (N, C, H, W) -> float [0, 1] on the model's device, shape-checked."""
+    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    want = (run.spec.channels, run.spec.height, run.spec.width)
+    if x.dim() != 4 or tuple(x.shape[1:]) != want:
+        raise GennetError(
+            f"images must have shape (N, {want[0]}, {want[1]}, {want[2]}) for this model; "
+            f"got {tuple(x.shape)}"
+        )
+    return x.to(run.device)
+
+
+def batched(fn, x: torch.Tensor, size: int = 500) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([fn(x[i : i + size]) for i in range(0, len(x), size)])

@@ -1,0 +1,191 @@
+"""Generation verbs: sample, interpolate, latent arithmetic. Images come back uint8 (N, C, H, W).
+
+Layer: imports `runs` (Run, held-out data) and the model layer below it; imported by `api` and
+`eval/protocol.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, GennetError
+from ..eval.features import SHIPPED, load_extractor
+from ..latent import interpolation_path
+from ..runs import Run, as_run, batched, float_images, heldout
+from ..viz import to_uint8
+
+
+def sample(run: Run | str | Path, n: int, seed: int = 0, labels=None) -> np.ndarray:
+    """n images from the model, uint8 (n, C, H, W); the same seed gives the same images."""
+    run = as_run(run)
+    run.model.require("sample")
+    if labels is not None:
+        run.model.require("conditional")
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        out = run.model.sample(n, labels=labels, generator=g)
+    return to_uint8(out.cpu())
+
+
+def interpolate(
+    run: Run | str | Path,
+    pairs: int = 4,
+    steps: int = 10,
+    method: str = "both",
+    seed: int = 0,
+    between: str = "auto",
+) -> tuple[list[np.ndarray], list[str]]:
+    """Rows of images walking between two codes. between: "random" (codes from the prior), "real"
+    (codes of held-out images; needs an encoder) or "auto" (random if the model samples, else real).
+    method: linear, spherical or both (a row of each). Conditional models keep one label a row."""
+    run = as_run(run)
+    model = run.model
+    model.require("interpolate")
+    if between not in ("auto", "random", "real"):
+        raise ConfigError(f"between must be auto, random or real; got {between!r}")
+    if between == "auto":
+        between = "random" if model.can("sample") else "real"
+    g = torch.Generator().manual_seed(seed)
+    if between == "random":
+        model.require("sample")
+        z = model.latent_prior(2 * pairs, generator=g)
+    else:
+        model.require("encode")
+        data = heldout(run)
+        idx = torch.randperm(len(data), generator=g)[: 2 * pairs]
+        z = batched(model.encode, float_images(run, data.images[idx]))
+    conditional = model.can("conditional")
+    row_labels = torch.randint(0, run.spec.num_classes or 1, (pairs,), generator=g) if conditional else None
+    methods = ["linear", "spherical"] if method == "both" else [method]
+    rows, names = [], []
+    with torch.no_grad():
+        for p in range(pairs):
+            for m in methods:
+                path = interpolation_path(z[2 * p], z[2 * p + 1], steps, m)
+                tag = m[:3] if m == "linear" else "slerp"
+                if conditional:
+                    out, tag = model.decode(path, labels=row_labels[p]), f"{tag} y={int(row_labels[p])}"
+                else:
+                    out = model.decode(path)
+                rows.append(to_uint8(out.cpu()))
+                names.append(tag)
+    return rows, names
+
+
+def _class_index(term, classes: list[str]) -> int:
+    """A class given by index ("3") or by name ("sneaker") -> its index."""
+    text = str(term).strip()
+    if text in classes:
+        return classes.index(text)
+    if text.lstrip("-").isdigit() and 0 <= int(text) < len(classes):
+        return int(text)
+    raise GennetError(
+        f"unknown class {text!r}; the classes are {', '.join(classes)} (or 0..{len(classes) - 1})"
+    )
+
+
+def _codes_by_class(run: Run, wanted: list[int], search: int, g: torch.Generator, min_prob: float):
+    """Latent codes (and their labels) grouped by class: from the encoder on held-out images when the
+    model has one, else from a labelled sample search (samples classified by the feature network)."""
+    model = run.model
+    if model.can("encode"):
+        data = heldout(run)
+        if data.labels is None:
+            raise GennetError("latent arithmetic needs labelled held-out images")
+        z = batched(model.encode, float_images(run, data.images))
+        groups = {c: z[(data.labels == c).to(z.device)] for c in wanted}
+        return groups, f"encoder codes of the held-out {run.config.data} images, grouped by their labels"
+    if run.config.data not in SHIPPED:
+        raise GennetError(
+            f"{model.name!r} has no encoder, so codes are found by classifying samples, and no feature "
+            f"network was trained on {run.config.data!r} (shipped: {', '.join(SHIPPED)})"
+        )
+    extractor = load_extractor(run.config.data)
+    z = model.latent_prior(search, generator=g)
+    labels = None
+    if model.can("conditional"):
+        labels = torch.randint(0, run.spec.num_classes, (search,), generator=g).to(z.device)
+    parts = []
+    for i in range(0, search, 500):
+        zi = z[i : i + 500]
+        parts.append(model.decode(zi) if labels is None else model.decode(zi, labels=labels[i : i + 500]))
+    images = torch.cat(parts)
+    _, probs = extractor(images.cpu())
+    probs_t = torch.as_tensor(probs)
+    conf, pred = probs_t.max(1)
+    groups = {c: z[((pred == c) & (conf >= min_prob)).to(z.device)] for c in wanted}
+    return groups, (
+        f"{search} prior samples classified by the shipped {run.config.data} network "
+        f"(kept when p >= {min_prob})"
+    )
+
+
+def _class_means(groups: dict, classes: list[str], source: str) -> dict:
+    for cls, codes in groups.items():
+        if len(codes) < 1:
+            raise GennetError(
+                f"found no codes of class {classes[cls]!r} ({source}); raise search or lower min_prob"
+            )
+    return {cls: codes.mean(0) for cls, codes in groups.items()}
+
+
+def _decode(model, z: torch.Tensor, cls: int) -> torch.Tensor:
+    """Decode codes; a conditional model decodes them as class `cls`."""
+    return model.decode(z, labels=cls) if model.can("conditional") else model.decode(z)
+
+
+def arithmetic(
+    run: Run | str | Path,
+    terms=None,
+    per_class: int = 3,
+    seed: int = 0,
+    search: int = 5000,
+    noise: float = 0.25,
+    min_prob: float = 0.9,
+) -> dict[str, Any]:
+    """Latent vector arithmetic over class-mean codes, the DCGAN paper's demonstration:
+    mean z(a) - mean z(b) + mean z(c), decoded, with `per_class` copies perturbed by U(-noise, noise).
+
+    Returns rows (uint8 arrays): per term `per_class` exemplar codes decoded and their class mean
+    decoded; then the result and its perturbed copies; plus what the shipped classifier (where
+    there is one) makes of the result images."""
+    run = as_run(run)
+    model = run.model
+    model.require("decode")
+    classes = run.classes
+    if not classes:
+        raise GennetError("latent arithmetic needs labelled data (this run's data has no classes)")
+    terms = list(terms) if terms is not None else classes[:3]
+    if len(terms) != 3:
+        raise GennetError(f"give three classes a, b, c for a - b + c; got {terms}")
+    a, b, c = (_class_index(t, classes) for t in terms)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        groups, source = _codes_by_class(run, sorted({a, b, c}), search, g, min_prob)
+        means = _class_means(groups, classes, source)
+        result = means[a] - means[b] + means[c]
+        jitter = (torch.rand(per_class, result.numel(), generator=g) * 2 - 1).to(result.device) * noise
+        rows, names = [], []
+        for role, cls in zip("abc", (a, b, c), strict=True):
+            codes = torch.cat([groups[cls][:per_class], means[cls][None]])
+            rows.append(to_uint8(_decode(model, codes, cls).cpu()))
+            names.append(f"{role}: {classes[cls]}")
+        result_images = _decode(model, torch.cat([result[None], result[None] + jitter]), c)
+        rows.append(to_uint8(result_images.cpu()))
+        names.append(f"{classes[a]}-{classes[b]}+{classes[c]}")
+    out = {
+        "rows": rows,
+        "names": names,
+        "terms": [classes[a], classes[b], classes[c]],
+        "source": source,
+        "codes_per_class": {classes[k]: len(v) for k, v in groups.items()},
+    }
+    if run.config.data in SHIPPED:
+        _, probs = load_extractor(run.config.data)(result_images.cpu())
+        out["result_classified_as"] = [classes[i] for i in probs.argmax(1)]
+    return out
