@@ -42,8 +42,8 @@ from throughput import time_gennet as shared_time_gennet  # noqa: E402
 import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
-from gennet.models.cyclegan import _init_weights  # noqa: E402
 from gennet.nn.image_to_image import PatchDiscriminator, ResnetGenerator  # noqa: E402
+from gennet.nn.init import init_normal  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -81,7 +81,7 @@ def time_plain(a, b, steps: int, log_every: int, batch: int, base: int, blocks: 
     G, Fn = ResnetGenerator(c, c, base, blocks), ResnetGenerator(c, c, base, blocks)
     D_X, D_Y = PatchDiscriminator(c, base, 1), PatchDiscriminator(c, base, 1)
     for net in (G, Fn, D_X, D_Y):
-        _init_weights(net)
+        init_normal(net)
     opt_g = torch.optim.Adam([*G.parameters(), *Fn.parameters()], lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam([*D_X.parameters(), *D_Y.parameters()], lr=2e-4, betas=(0.5, 0.999))
     n_decay = steps // 2

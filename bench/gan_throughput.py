@@ -37,7 +37,7 @@ from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise
 import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
-from gennet.nn.adversarial import init_dcgan  # noqa: E402
+from gennet.nn.init import init_normal  # noqa: E402
 
 BATCH = 64
 NZ = 100
@@ -55,7 +55,7 @@ def plain_G() -> nn.Module:
         nn.ConvTranspose2d(64, 1, 4, 2, 1),
         nn.Tanh(),
     )
-    init_dcgan(g)
+    init_normal(g)
     return g
 
 
@@ -69,7 +69,7 @@ def plain_D(batch_norm: bool = True, head_bias: bool = True) -> nn.Module:
         nn.Conv2d(128, 1, 7, 1, 0, bias=head_bias),
         nn.Flatten(),
     )
-    init_dcgan(d)
+    init_normal(d)
     return d
 
 

@@ -34,13 +34,13 @@ class ToyGAN(GenerativeModel):
     def _z(self, batch):
         return batch.x.flatten(1)[:, :64].reshape(-1, 16, 4).mean(1)
 
-    def d_loss(self, batch):
+    def d_loss(self, batch, ctx):
         with torch.no_grad():
             fake = self.G(self._z(batch))
         real = batch.x.flatten(1)
         return {"loss": F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake)).mean()}
 
-    def g_loss(self, batch):
+    def g_loss(self, batch, ctx):
         return {"loss": F.softplus(-self.D(self.G(self._z(batch)))).mean()}
 
 

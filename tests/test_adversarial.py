@@ -114,9 +114,9 @@ def test_d_steps_runs_k_discriminator_updates_per_generator_update(tmp_path):
     for ph in trainer.phases:
         fn = ph.loss
 
-        def counted(batch, fn=fn, name=ph.name):
+        def counted(batch, ctx, fn=fn, name=ph.name):
             calls[name] += 1
-            return fn(batch)
+            return fn(batch, ctx)
 
         ph.loss = counted
         model._phase_map[ph.name] = ph

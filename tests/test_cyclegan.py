@@ -17,7 +17,7 @@ from gennet.api import evaluate_translation, read_images, translate, translate_t
 from gennet.data import ImageData, load_dataset
 from gennet.data import datasets as datasets_module
 from gennet.errors import ConfigError, DataError, GennetError
-from gennet.models.base import Batch
+from gennet.models.base import Batch, StepContext
 from gennet.models.cyclegan import identity_loss
 from gennet.nn.image_to_image import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
 from gennet.train.loader import InMemoryLoader
@@ -56,7 +56,7 @@ def test_cycle_and_identity_losses_match_hand_computed_values():
     model = api.build_model("cyclegan", load_dataset(PAIR).spec, {**TINY, "flip": False})
     model.G, model.F = _Affine(0.5, 0.0), _Affine(1.0, 0.1)  # G(x) = x / 2, F(y) = y + 0.1
     model.D_X, model.D_Y = _ConstD(), _ConstD()
-    out = model.generator_loss(Batch(x=x, extra={"b": x.clone()}))
+    out = model.generator_loss(Batch(x=x, extra={"b": x.clone()}), StepContext())
     # cycle A: F(G(x)) - x = 0.1 - x/2 -> |0.6|, |0.1|, |-0.4|, |0.35|; cycle B: G(F(y)) - y = 0.05 - y/2
     assert out["cycle_A"].item() == pytest.approx(1.45 / 4)
     assert out["cycle_B"].item() == pytest.approx((0.55 + 0.05 + 0.45 + 0.3) / 4)
@@ -73,7 +73,7 @@ def test_identity_loss_can_be_turned_off_and_lr_decays_linearly():
     spec = load_dataset(PAIR).spec
     model = api.build_model("cyclegan", spec, {**TINY, "lambda_identity": 0.0})
     x = torch.rand(2, 3, 16, 16)
-    assert "idt_G" not in model.generator_loss(Batch(x=x, extra={"b": x}))
+    assert "idt_G" not in model.generator_loss(Batch(x=x, extra={"b": x}), StepContext())
     model.total_steps = 10
     factor = model.phases()[0].lr_lambda
     assert [factor(s) for s in range(5)] == [1.0] * 5  # constant for the first half
@@ -84,7 +84,7 @@ def test_identity_loss_can_be_turned_off_and_lr_decays_linearly():
 def test_single_domain_data_is_a_clear_error():
     model = api.build_model("cyclegan", load_dataset(PAIR).spec, TINY)
     with pytest.raises(GennetError, match="unpaired two-domain"):
-        model.generator_loss(Batch(x=torch.rand(2, 3, 16, 16)))
+        model.generator_loss(Batch(x=torch.rand(2, 3, 16, 16)), StepContext())
     with pytest.raises(ConfigError, match="divisible by 4"):
         api.build_model("cyclegan", dataclasses.replace(load_dataset(PAIR).spec, height=30, width=30), TINY)
 

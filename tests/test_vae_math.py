@@ -88,12 +88,12 @@ def test_vae_elbo_and_iw_bound_are_consistent(tiny_vae):
 
 
 def test_vae_loss_is_rec_plus_beta_kl(tiny_vae):
-    from gennet.models.base import Batch
+    from gennet.models.base import Batch, StepContext
 
     x = torch.rand(8, 1, 4, 4)
     tiny_vae.cfg.beta = 3.0
     torch.manual_seed(0)
-    out = {k: v.detach() for k, v in tiny_vae.elbo_loss(Batch(x)).items()}
+    out = {k: v.detach() for k, v in tiny_vae.elbo_loss(Batch(x), StepContext()).items()}
     assert torch.allclose(out["loss"], out["rec"] + 3.0 * out["kl"])
     assert out["kl"] >= 0 and math.isfinite(float(out["rec"]))
 

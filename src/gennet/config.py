@@ -39,6 +39,8 @@ class TrainConfig:
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast, weights stay fp32
     channels_last: bool = False  # memory format for conv models
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
+    ema_kimg: float = 0.0  # or the EMA as a half-life in thousands of images (0: off; StyleGAN: 10)
+    ema_rampup: float = 0.0  # with ema_kimg: half-life at most ema_rampup x images seen (0: off)
     log_every: int = 50
     sample_every: int = 1000
     checkpoint_every: int = 1000
@@ -54,6 +56,10 @@ class TrainConfig:
             raise ConfigError(f"max_seconds must be positive, got {self.max_seconds}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
+        if self.ema_kimg < 0 or self.ema_rampup < 0:
+            raise ConfigError("ema_kimg and ema_rampup must be >= 0")
+        if self.ema > 0 and self.ema_kimg > 0:
+            raise ConfigError("give the EMA as a decay (ema) or as a half-life (ema_kimg), not both")
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
         if not 0.0 < self.test_fraction < 1.0:
@@ -103,6 +109,11 @@ def coerce(name: str, value: Any, hint: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must be a mapping, got {value!r}")
         return dict(value)
+    return _coerce_scalar(name, value, hint)
+
+
+def _coerce_scalar(name: str, value: Any, hint: Any) -> Any:
+    """`coerce` for a plain type: bool, int, float, str or Any."""
     if hint is Any:
         return value
     if hint is bool:

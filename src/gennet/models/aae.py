@@ -21,7 +21,7 @@ from .. import losses
 from ..nn.adversarial import MLPDiscriminator
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
 @dataclass
@@ -42,6 +42,7 @@ class AAEConfig:
 class AAE(GenerativeModel):
     Config = AAEConfig
     capabilities = frozenset({"sample", "encode", "decode", "reconstruct", "interpolate"})
+    ema_modules = ("encoder", "decoder")  # the latent discriminator is never used by a verb
 
     def __init__(self, cfg: AAEConfig, spec):
         super().__init__(cfg, spec)
@@ -59,11 +60,11 @@ class AAE(GenerativeModel):
             Phase("G_latent", list(self.encoder.parameters()), self.g_latent_loss, adv),
         ]
 
-    def recon_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def recon_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         rec = losses.reconstruction_loss(self.decoder(self.encoder(batch.x)), batch.x, self.cfg.loss).mean()
         return {"loss": rec}
 
-    def d_latent_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def d_latent_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         with torch.no_grad():
             q = self.encoder(batch.x)
         p = torch.randn_like(q)
@@ -74,7 +75,7 @@ class AAE(GenerativeModel):
             "code": s_code.detach().mean(),
         }
 
-    def g_latent_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def g_latent_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         return {"loss": losses.g_loss(self.cfg.adversarial, self.D(self.encoder(batch.x)))}
 
     # ---- verbs ------------------------------------------------------------------------------

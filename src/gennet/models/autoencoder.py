@@ -19,7 +19,7 @@ from .. import losses
 from ..corruption import corrupt
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Autoencoder(GenerativeModel):
     def phases(self) -> list[Phase]:
         return [Phase("recon", list(self.parameters()), self.recon_loss, OptimSpec("adam", self.cfg.lr))]
 
-    def recon_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def recon_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         x = batch.x
         x_in = self.corrupt(x) if self.corrupts else x
         z = self.encode(x_in)

@@ -1,21 +1,32 @@
 """The one contract between models and the trainer.
 
 A model declares its training *phases*; the generic `Trainer` runs them. A phase is a name,
-the parameters it updates, its optimizer, how often it runs (`every` steps, `repeat` times in a
-row, each on a fresh batch) and a loss function of the batch that returns named scalars, of
-which `"loss"` is the one differentiated. For example:
+the parameters it updates, its optimizer (its own `OptimSpec`, or the name of an earlier phase
+whose optimizer it shares), how often it runs (`every` steps, `repeat` times in a row, each on a
+fresh batch) and a loss function `loss(batch, ctx)` that returns named scalars, of which `"loss"`
+is the one differentiated. For example:
 
     AE / VAE           recon
     GAN, DCGAN, cGAN   D (repeat=k), G
     WGAN               critic (repeat=n_critic, after_step=clip), G
     CycleGAN           G_pair, D_pair
+    StyleGAN           D, D_reg (every=16, optimizer="D": D's Adam), G
+
+`ctx` is the `StepContext` of the step: the step, the run's length, the current `Stage` of the
+model's schedule and a scratch dict that lives for one step (a GAN's D phase leaves its fakes
+there for the G phase). A model may declare a schedule of stages (`stage(step)`: resolution,
+fade-in alpha, batch size, learning-rate scale) as a pure function of the step, so a resumed run
+is in the same stage as an unbroken one; and the modules its EMA averages (`ema_modules`).
 
 Under torchrun the trainer calls the model through one DistributedDataParallel wrapper as
-`ddp(phase_name, batch)`, which lands in `forward` below, so every phase's gradients are
+`ddp(phase_name, batch, ctx)`, which lands in `forward` below, so every phase's gradients are
 averaged across processes by PyTorch itself.
 
 Verbs (`sample`, `encode`, `decode`, `reconstruct`, `denoise`, `translate`, likelihoods) are
 declared in `capabilities`; `require` turns a missing one into a clear `CapabilityError`.
+
+Layer: imports `data` (DataSpec), `optim` and `errors`; the families in `models/` build on it,
+and `train/` runs it.
 """
 
 from __future__ import annotations
@@ -28,16 +39,12 @@ import torch
 from torch import Tensor, nn
 
 from ..data import DataSpec
-from ..errors import CapabilityError, ConfigError
+from ..errors import CapabilityError
+from ..optim import OptimSpec, Schedule
 
 LossDict = dict[str, Tensor]
 
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
+__all__ = ["Batch", "GenerativeModel", "LossDict", "OptimSpec", "Phase", "Stage", "StepContext"]
 
 
 @dataclass
@@ -49,43 +56,53 @@ class Batch:
     extra: dict[str, Tensor] = field(default_factory=dict)
 
 
-@dataclass
-class OptimSpec:
-    name: str = "adam"
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
+@dataclass(frozen=True)
+class Stage:
+    """Where a model's schedule stands at a step. The trainer re-reads it at stage boundaries
+    (a new `index`): it sets the batch size and scales every learning rate; `alpha` (fade-in of
+    the newest layers, 0 -> 1 within a stage) and `resolution` are for the model's own use."""
 
-    def build(self, params) -> torch.optim.Optimizer:
-        try:
-            cls = _OPTIMIZERS[self.name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown optimizer {self.name!r}; choose one of {sorted(_OPTIMIZERS)}"
-            ) from None
-        kwargs: dict[str, Any] = {"lr": self.lr, "weight_decay": self.weight_decay}
-        if self.name in ("adam", "adamw"):
-            kwargs["betas"] = tuple(self.betas)
-        return cls(params, **kwargs)
+    index: int = 0
+    resolution: int | None = None
+    alpha: float = 1.0
+    batch_size: int | None = None  # None: the run's batch_size
+    lr_scale: float = 1.0
+
+
+@dataclass
+class StepContext:
+    """What a phase's loss knows of the step it runs in. `scratch` is emptied every step."""
+
+    step: int = 0
+    total_steps: int = 0
+    stage: Stage = field(default_factory=Stage)
+    images_seen: int = 0  # training images shown before this step (all processes together)
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Phase:
-    """One kind of update. `loss(batch)` returns {"loss": scalar to minimise, other: logged}."""
+    """One kind of update. `loss(batch, ctx)` returns {"loss": scalar to minimise, other: logged}."""
 
     name: str
     params: list[nn.Parameter]
-    loss: Callable[[Batch], LossDict]
-    optimizer: OptimSpec = field(default_factory=OptimSpec)
+    loss: Callable[[Batch, StepContext], LossDict]
+    # Its own optimizer, or the name of an earlier phase whose optimizer (state, learning-rate
+    # schedule) it shares: a lazy regulariser updating D with D's Adam, as stylegan2-ada's Dreg.
+    optimizer: OptimSpec | str = field(default_factory=OptimSpec)
     repeat: int = 1  # consecutive updates per step (k discriminator steps), a fresh batch each
     every: int = 1  # run on steps where step % every == 0
     after_step: Callable[[], None] | None = None  # e.g. weight clipping, after optimizer.step()
-    lr_lambda: Callable[[int], float] | None = None  # multiplicative LR schedule of the step
+    lr_lambda: Schedule | None = None  # multiplicative LR schedule of the step (own optimizer only)
     # While the phase runs, the trainer switches off requires_grad of every parameter it does not
     # train, so its backward skips their weight gradients. A phase whose forward builds a graph
     # through other parameters for a later phase to use (a GAN's D step making the fakes the G
     # step reuses) sets this False.
     freeze_others: bool = True
+
+    @property
+    def shares_optimizer(self) -> bool:
+        return isinstance(self.optimizer, str)
 
 
 class GenerativeModel(nn.Module):
@@ -113,14 +130,27 @@ class GenerativeModel(nn.Module):
         names = [p.name for p in phases]
         if len(set(names)) != len(names):
             raise RuntimeError(f"{type(self).__name__} declares duplicate phase names {names}")
+        for i, p in enumerate(phases):
+            owner = p.optimizer if p.shares_optimizer else None
+            if owner is not None and (owner not in names[:i] or phases[names.index(owner)].shares_optimizer):
+                raise RuntimeError(
+                    f"phase {p.name!r} shares the optimizer of {owner!r}, not an earlier owner"
+                )
+            if owner is not None and p.lr_lambda is not None:
+                raise RuntimeError(f"phase {p.name!r} shares {owner!r}'s optimizer, so its schedule too")
         self._phase_map = {p.name: p for p in phases}
         return phases
 
-    def forward(self, phase: str, batch: Batch) -> LossDict:  # noqa: D401
-        return self._phase_map[phase].loss(batch)
+    def forward(self, phase: str, batch: Batch, ctx: StepContext) -> LossDict:  # noqa: D401
+        return self._phase_map[phase].loss(batch, ctx)
 
-    def begin_step(self, step: int, total_steps: int) -> None:
-        """Hook before each training step (e.g. a progressive-growing schedule). Default: nothing."""
+    def stage(self, step: int) -> Stage:
+        """The stage of the model's schedule at `step`, a pure function of it. Default: one stage."""
+        return Stage()
+
+    # Names of the top-level modules the EMA averages (e.g. ("G",): the generator, not D);
+    # None averages the whole model.
+    ema_modules: ClassVar[tuple[str, ...] | None] = None
 
     # ---- capabilities ----------------------------------------------------------------------
     def can(self, verb: str) -> bool:

@@ -20,7 +20,7 @@ from torch import Tensor
 from .. import losses
 from ..nn.adversarial import ImageToVector, JointDiscriminator, make_generator
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
 @dataclass
@@ -39,6 +39,7 @@ class BiGANConfig:
 class BiGAN(GenerativeModel):
     Config = BiGANConfig
     capabilities = frozenset({"sample", "encode", "decode", "reconstruct", "interpolate"})
+    ema_modules = ("G", "E")  # the joint discriminator is never used by a verb
 
     def __init__(self, cfg: BiGANConfig, spec):
         super().__init__(cfg, spec)
@@ -65,7 +66,7 @@ class BiGAN(GenerativeModel):
         z = torch.randn(x.shape[0], self.cfg.latent_dim, device=x.device, dtype=x.dtype)
         return x, self.E(x), self.G(z), z
 
-    def d_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         with torch.no_grad():
             x, ex, gz, z = self._pairs(batch)
         s_real, s_fake = self.D(x, ex), self.D(gz, z)
@@ -75,7 +76,7 @@ class BiGAN(GenerativeModel):
             "fake": s_fake.detach().mean(),
         }
 
-    def ge_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def ge_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         x, ex, gz, z = self._pairs(batch)
         return {"loss": losses.d_loss(self.cfg.loss, self.D(gz, z), self.D(x, ex))}  # labels swapped
 

@@ -29,8 +29,10 @@ from torch.func import functional_call
 from .. import losses
 from ..errors import ConfigError, GennetError
 from ..nn.image_to_image import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
+from ..nn.init import init_normal
+from ..optim import linear_decay
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 DIRECTIONS = ("AtoB", "BtoA")
 GanLoss = Literal["least-squares", "non-saturating", "minimax", "hinge", "wasserstein"]
@@ -77,15 +79,6 @@ def _twos(n: int) -> int:
     return k
 
 
-def _init_weights(module: nn.Module) -> None:
-    """The reference code's init: conv weights N(0, 0.02), biases 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
 @register_model(
     "cyclegan",
     description="CycleGAN: unpaired translation A<->B (ResNet/U-Net generators, PatchGAN, cycle loss)",
@@ -93,6 +86,7 @@ def _init_weights(module: nn.Module) -> None:
 class CycleGAN(GenerativeModel):
     Config = CycleGANConfig
     capabilities = frozenset({"translate"})
+    ema_modules = ("G", "F")  # the generators; the discriminators are never used by a verb
 
     def __init__(self, cfg: CycleGANConfig, spec):
         super().__init__(cfg, spec)
@@ -103,10 +97,9 @@ class CycleGAN(GenerativeModel):
         self.D_X = PatchDiscriminator(c, cfg.base_channels, layers)  # judges domain A
         self.D_Y = PatchDiscriminator(c, cfg.base_channels, layers)  # judges domain B
         for net in (self.G, self.F, self.D_X, self.D_Y):
-            _init_weights(net)
+            init_normal(net)  # the reference code's N(0, 0.02) conv weights, zero biases
         self.pool_A = ImagePool(cfg.pool_size, (c, h, w))  # fakes F(y) for D_X
         self.pool_B = ImagePool(cfg.pool_size, (c, h, w))  # fakes G(x) for D_Y
-        self._fakes: tuple[Tensor, Tensor] | None = None  # this step's (G(x), F(y)), for the D phase
 
     def _generator(self, c: int, h: int, w: int) -> nn.Module:
         cfg = self.cfg
@@ -138,18 +131,11 @@ class CycleGAN(GenerativeModel):
         ]
 
     def _lr_lambda(self):
-        """Constant, then linear decay to 0 over the last `decay_fraction` of `total_steps`."""
+        """Constant, then linear decay to 0 over the last `decay_fraction` of `total_steps`, as the
+        reference code: the first decayed step has 1 - 1/(n+1), the last 1/(n+1). None: constant."""
         total = self.total_steps
         n_decay = 0 if not total else int(round(total * self.cfg.decay_fraction))
-        n_const = (total or 0) - n_decay
-
-        def factor(step: int) -> float:
-            if n_decay == 0:
-                return 1.0
-            # as the reference code: the first decayed step has 1 - 1/(n+1), the last 1/(n+1)
-            return 1.0 - max(0, step - n_const + 1) / float(n_decay + 1)
-
-        return factor
+        return linear_decay(total, n_decay + 1) if n_decay else None
 
     def _domains(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Batch -> (x in A, y in B), in [-1, 1], flipped at random (global RNG) when cfg.flip."""
@@ -176,7 +162,7 @@ class CycleGAN(GenerativeModel):
         frozen = {k: v.detach() for k, v in d.named_parameters()}
         return functional_call(d, frozen, (images,))
 
-    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def generator_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         cfg = self.cfg
         x, y = self._domains(batch)
         fake_y, fake_x = self.G(x), self.F(y)  # G(x) in B, F(y) in A
@@ -192,17 +178,17 @@ class CycleGAN(GenerativeModel):
             out["idt_F"] = identity_loss(self.F(x), x)  # ||F(x) - x||_1
             loss = loss + cfg.lambda_cycle * cfg.lambda_identity * (out["idt_G"] + out["idt_F"])
         out["loss"] = loss
-        self._fakes = (fake_y.detach(), fake_x.detach())
+        ctx.scratch["fakes"] = (fake_y.detach(), fake_x.detach())  # for this step's D phase
         return out
 
-    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def discriminator_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         kind = self.cfg.gan_loss
         x, y = self._domains(batch)
-        if self._fakes is None:  # no G phase ran this step: make this batch's fakes
+        fakes = ctx.scratch.pop("fakes", None)
+        if fakes is None:  # no G phase ran this step: make this batch's fakes
             with torch.no_grad():
-                self._fakes = (self.G(x), self.F(y))
-        fake_y, fake_x = self._fakes
-        self._fakes = None
+                fakes = (self.G(x), self.F(y))
+        fake_y, fake_x = fakes
         fake_y, fake_x = self.pool_B.query(fake_y), self.pool_A.query(fake_x)
         out = {
             "D_Y": losses.d_loss(kind, self.D_Y(y), self.D_Y(fake_y)),

@@ -23,8 +23,9 @@ from torch import Tensor
 from .. import losses
 from ..errors import ConfigError, GennetError
 from ..nn.adversarial import make_discriminator, make_generator
+from ..optim import linear_decay
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 LossKind = Literal["minimax", "non-saturating", "wasserstein", "hinge", "least-squares"]
 
@@ -105,12 +106,12 @@ def _check(cfg: GANConfig) -> None:
 class GAN(GenerativeModel):
     Config = GANConfig
     capabilities = frozenset({"sample", "decode", "interpolate"})
+    ema_modules = ("G",)  # the EMA averages the generator; D is never sampled from
 
     def __init__(self, cfg: GANConfig, spec):
         super().__init__(cfg, spec)
         _check(cfg)
         self.num_classes = 0
-        self._stash: tuple[Tensor, Tensor | None] | None = None
         if cfg.conditional:
             if not spec.num_classes:
                 raise ConfigError("a conditional GAN needs labelled data (a dataset with classes)")
@@ -154,8 +155,7 @@ class GAN(GenerativeModel):
         """Constant, then linear decay to 0 over the last `lr_decay` share of the run (None: constant)."""
         if self.cfg.lr_decay <= 0 or not self.total_steps:
             return None
-        total, span = self.total_steps, max(1.0, self.cfg.lr_decay * self.total_steps)
-        return lambda step: min(1.0, (total - step) / span)
+        return linear_decay(self.total_steps, max(1.0, self.cfg.lr_decay * self.total_steps))
 
     def _labels(self, batch: Batch) -> Tensor | None:
         if not self.num_classes:
@@ -167,15 +167,15 @@ class GAN(GenerativeModel):
     def _z(self, n: int, like: Tensor) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=like.device, dtype=like.dtype)
 
-    def d_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """max_D: real images (N, C, H, W) in [0, 1] against G(z), z ~ N(0, I), labels shared."""
         y = self._labels(batch)
         real = batch.x * 2 - 1
         if self._reusing and self.training:
             # One G forward serves both updates: D sees the fakes detached; the G phase that follows
             # back-propagates through these same fakes (G's parameters were not frozen here).
-            self._stash = (self.G(self._z(real.shape[0], real), y), y)
-            fake = self._stash[0].detach()
+            ctx.scratch["fakes"] = (self.G(self._z(real.shape[0], real), y), y)
+            fake = ctx.scratch["fakes"][0].detach()
         else:
             with torch.no_grad():
                 fake = self.G(self._z(real.shape[0], real), y)
@@ -194,8 +194,8 @@ class GAN(GenerativeModel):
         out["loss"] = loss
         return out
 
-    def g_loss(self, batch: Batch) -> dict[str, Tensor]:
-        stash, self._stash = self._stash, None
+    def g_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+        stash = ctx.scratch.pop("fakes", None)
         if stash is not None and stash[0].requires_grad:
             fake, y = stash
         else:

@@ -21,7 +21,7 @@ from .. import losses
 from ..eval.likelihood import iw_log_likelihood
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
-from .base import Batch, GenerativeModel, OptimSpec, Phase
+from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
 @dataclass
@@ -67,7 +67,7 @@ class VAE(GenerativeModel):
             return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         return -losses.gaussian_nll(torch.sigmoid(logits), x, self.log_scale)
 
-    def elbo_loss(self, batch: Batch) -> dict[str, Tensor]:
+    def elbo_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         mu, logvar = self.posterior(batch.x)
         z = self.reparameterize(mu, logvar)
         rec = -self.log_px_given_z(self.decoder(z), batch.x).mean()

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .init import init_normal
 
 
 def dcgan_stages(height: int, width: int) -> int:
@@ -39,18 +40,6 @@ def dcgan_stages(height: int, width: int) -> int:
             "(e.g. 28, 32 or 64) or use arch=mlp"
         )
     return k
-
-
-def init_dcgan(module: nn.Module) -> None:
-    """The DCGAN initialisation: conv weights N(0, 0.02), norm weights N(1, 0.02), biases 0."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 def _one_hot(y: Tensor | None, k: int, like: Tensor) -> Tensor | None:
@@ -149,7 +138,7 @@ class DCGANGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], c, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        init_dcgan(self)
+        init_normal(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         oh = _one_hot(y, self.num_classes, z)
@@ -179,7 +168,7 @@ class DCGANDiscriminator(nn.Module):
         self.head = nn.Conv2d(prev, 1, (h >> k, w >> k), 1, 0, bias=head_bias)
         self.embed = nn.Embedding(num_classes, prev) if num_classes else None
         self.features = prev
-        init_dcgan(self)
+        init_normal(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.body(x)
@@ -224,7 +213,7 @@ class ImageToVector(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(flat, out)
         if arch == "conv":
-            init_dcgan(self)
+            init_normal(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x))

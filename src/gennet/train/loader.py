@@ -34,10 +34,7 @@ class InMemoryLoader:
         channels_last: bool = False,
     ):
         n = len(data)
-        if batch_size % world_size:
-            raise ConfigError(f"batch_size {batch_size} must divide evenly across {world_size} processes")
-        if batch_size > n:
-            raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} images)")
+        self._check_batch_size(batch_size, n, world_size)
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world_size
@@ -62,6 +59,24 @@ class InMemoryLoader:
                 world_size=world_size,
                 channels_last=channels_last,
             )
+
+    @staticmethod
+    def _check_batch_size(batch_size: int, n: int, world_size: int) -> None:
+        if batch_size % world_size:
+            raise ConfigError(f"batch_size {batch_size} must divide evenly across {world_size} processes")
+        if batch_size > n:
+            raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} images)")
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """A new batch size (a model's stage schedule): the position stays one counter of batches,
+        so where a stage starts is a pure function of the step and resume stays exact."""
+        if batch_size == self.batch_size:
+            return
+        self._check_batch_size(batch_size, len(self.images), self.world)
+        self.batch_size, self.per_epoch = batch_size, len(self.images) // batch_size
+        self._epoch = -1
+        if self.b is not None:
+            self.b.set_batch_size(batch_size)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:

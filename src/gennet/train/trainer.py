@@ -1,4 +1,8 @@
-"""One generic trainer. It knows no model by name: it runs the phases the model declares.
+"""One generic trainer. It knows no model by name: it runs the phases the model declares, each
+step in a fresh `StepContext`, in the stage the model's schedule gives for that step.
+
+Layer: `train/` imports `models.base` (the contract), `data`, `viz`, `config` and the metric
+modules of `eval/`; it never imports a model family, `runs`, the verbs or `api`.
 
 Run directory:
     config.json          resolved configuration (train + model + data spec)
@@ -18,16 +22,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
 from ..data import ImageData
 from ..errors import GennetError, TrainingDiverged
-from ..models.base import GenerativeModel, Phase
+from ..models.base import GenerativeModel, Phase, Stage, StepContext
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
+from .ema import EMA
 from .loader import InMemoryLoader
 from .monitor import CollapseMonitor
 
@@ -56,11 +60,15 @@ class Trainer:
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = None
-        if cfg.ema > 0:
-            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        if cfg.ema > 0 or cfg.ema_kimg > 0:
+            self.ema = EMA(self.model, cfg.ema, cfg.ema_kimg, cfg.ema_rampup)
         self.model.total_steps = cfg.steps
         self.phases: list[Phase] = self.model.training_phases()
-        self.optimizers = {p.name: p.optimizer.build(p.params) for p in self.phases}
+        # one optimizer per owning phase; a phase naming another's optimizer shares it
+        self.optimizers = {p.name: p.optimizer.build(p.params) for p in self.phases if not p.shares_optimizer}
+        self._opt_of = {p.name: p.optimizer if p.shares_optimizer else p.name for p in self.phases}
+        self._schedules = {p.name: p.lr_lambda for p in self.phases if p.lr_lambda is not None}
+        self._base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
         # While a phase runs, parameters it does not update are frozen (requires_grad=False), so its
         # backward computes no weight gradients for them (G's backward through D skips D's weight
         # gradients). Under DDP the set of parameters needing gradients must not change, so not there.
@@ -72,11 +80,6 @@ class Trainer:
                 self._frozen[ph.name] = [p for p in trainable if id(p) not in own and ph.freeze_others]
         self._trainable = trainable
         self.monitor = CollapseMonitor(data.images[:64], cfg.seed) if self.model.can("sample") else None
-        self.schedulers = {
-            p.name: torch.optim.lr_scheduler.LambdaLR(self.optimizers[p.name], p.lr_lambda)
-            for p in self.phases
-            if p.lr_lambda is not None
-        }
         self.loader = InMemoryLoader(
             data,
             cfg.batch_size,
@@ -89,6 +92,8 @@ class Trainer:
         self.preview_x = data.images[:64].float().div(255).to(device)
         self.wrapped = D.wrap(self.model, self.dist, device, self.phases)
         self.step = 0
+        self.images_seen = 0  # global: every process's share of every batch
+        self.stage: Stage | None = None
         self.last_checkpoint_step: int | None = None
         self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"
         self._tb = None
@@ -98,8 +103,8 @@ class Trainer:
         return {
             "step": self.step,
             "model": self.model.state_dict(),
+            "images_seen": self.images_seen,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "loader": self.loader.state_dict(),
         }
@@ -108,12 +113,11 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
-        for k, s in self.schedulers.items():
-            s.load_state_dict(state["schedulers"][k])
         if self.ema is not None and state.get("ema") is not None:
             self.ema.load_state_dict(state["ema"])
         self.loader.load_state_dict(state["loader"])
         self.step = int(state["step"])
+        self.images_seen = int(state.get("images_seen", self.step * self.cfg.batch_size))
 
     def resume(self) -> None:
         if not self.ckpt_path.is_file():
@@ -159,13 +163,45 @@ class Trainer:
         for p in frozen:
             p.requires_grad_(False)
 
-    def _run_phase(self, phase: Phase, sums: dict, counts: dict) -> None:
-        opt = self.optimizers[phase.name]
+    def _enter_stage(self, stage: Stage) -> None:
+        """At a stage boundary: the stage's batch size (the run's when it names none)."""
+        self.stage = stage
+        self.loader.set_batch_size(stage.batch_size or self.cfg.batch_size)
+
+    def _set_learning_rates(self) -> None:
+        """lr = base lr x the phase's schedule at this step x the stage's scale (pure in the step)."""
+        scale = self.stage.lr_scale if self.stage is not None else 1.0
+        for name, opt in self.optimizers.items():
+            sched = self._schedules.get(name)
+            factor = (sched(self.step) if sched is not None else 1.0) * scale
+            for g, base in zip(opt.param_groups, self._base_lrs[name], strict=True):
+                g["lr"] = base * factor
+
+    def _train_step(self, sums: dict, counts: dict) -> None:
+        """One step: every phase due at it, in a fresh context; then the EMA; then the next lrs."""
+        self._reseed(step_seed(self.cfg.seed, self.step, self.dist.rank))
+        stage = self.model.stage(self.step)
+        if stage != self.stage:
+            self._enter_stage(stage)
+            self._set_learning_rates()
+        ctx = StepContext(self.step, self.cfg.steps, stage, self.images_seen)
+        batch_size = self.loader.batch_size
+        for phase in self.phases:
+            if self.step % phase.every == 0:
+                self._run_phase(phase, ctx, sums, counts)
+        if self.ema is not None:
+            self.ema.update(self.model, batch_size, self.images_seen)
+        self.images_seen += batch_size
+        self.step += 1
+        self._set_learning_rates()
+
+    def _run_phase(self, phase: Phase, ctx: StepContext, sums: dict, counts: dict) -> None:
+        opt = self.optimizers[self._opt_of[phase.name]]
         self._freeze_for(phase)
         for _ in range(phase.repeat):
             batch = self.loader.next()
             with self._autocast():
-                out = self.wrapped(phase.name, batch)
+                out = self.wrapped(phase.name, batch, ctx)
             loss = out["loss"]
             bad = not bool(torch.isfinite(loss.detach()).item())
             if D.broadcast_flag(self.dist, bad, self.device):
@@ -207,16 +243,7 @@ class Trainer:
         end = cfg.steps
         try:
             while self.step < end:
-                self._reseed(step_seed(cfg.seed, self.step, self.dist.rank))
-                self.model.begin_step(self.step, cfg.steps)
-                for phase in self.phases:
-                    if self.step % phase.every == 0:
-                        self._run_phase(phase, sums, counts)
-                for s in self.schedulers.values():
-                    s.step()
-                if self.ema is not None:
-                    self.ema.update_parameters(self.model)
-                self.step += 1
+                self._train_step(sums, counts)
                 bar.update(1)
                 if cfg.max_seconds is not None and D.broadcast_flag(
                     self.dist, time.perf_counter() - t0 > cfg.max_seconds, self.device
