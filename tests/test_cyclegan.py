@@ -14,8 +14,8 @@ from torch import nn
 
 from gennet import api, losses
 from gennet.api import evaluate_translation, read_images, translate, translate_to
-from gennet.data import ImageData, load_dataset
-from gennet.data import datasets as datasets_module
+from gennet.data import ImageData, UnpairedData, load_dataset
+from gennet.data import mnist as mnist_module
 from gennet.errors import ConfigError, DataError, GennetError
 from gennet.models.base import Batch
 from gennet.models.cyclegan import identity_loss
@@ -122,18 +122,18 @@ def test_image_pool_fills_then_swaps_half_and_is_deterministic():
 # ---- data ------------------------------------------------------------------------------------------
 def test_builtin_digit_pairs_are_unpaired_labelled_and_transformed():
     thick = load_dataset("mnist-thick", split="test")
-    a, b = thick, thick.domain_b
+    a, b = thick.a, thick.b
     assert a.images.shape[1:] == b.images.shape[1:] == (1, 28, 28) and a.labels is not None
     assert b.labels is not None and len(a) + len(b) == len(load_dataset("mnist", split="test"))
     # B's strokes are thicker: more ink per image
     assert b.images.float().mean() > 1.5 * a.images.float().mean()
-    inv = load_dataset("mnist-inverted", split="test").domain_b
+    inv = load_dataset("mnist-inverted", split="test").b
     assert inv.images.float().mean() > 200  # black digits on white
     assert "mnist-thick" in api.list_datasets() and PAIR in api.list_datasets()
 
 
 def test_fashion_pair_needs_its_files(monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
     monkeypatch.delenv("GENNET_DATA", raising=False)
     with pytest.raises(DataError, match="Fashion-MNIST not found"):
         load_dataset("fashion-sneaker-boot")
@@ -156,9 +156,9 @@ def test_unpaired_folder_mixed_files_bad_file_and_layout_errors(tmp_path):
     _png(root / "testB" / "t.png", (16, 16), "RGB")
     with pytest.warns(UserWarning, match="skipping unreadable image"):
         data = load_dataset(str(root), image_size=16)
-    assert data.images.shape == (3, 3, 16, 16) and data.domain_b.images.shape == (2, 3, 16, 16)
+    assert data.images.shape == (3, 3, 16, 16) and data.b.images.shape == (2, 3, 16, 16)
     test = load_dataset(str(root), split="test", image_size=16)
-    assert len(test) == 1 and len(test.domain_b) == 1
+    assert len(test) == 1 and len(test.b) == 1
     with pytest.raises(DataError, match="unreadable image"):
         load_dataset(str(root), image_size=16, strict=True)
     with pytest.raises(DataError, match="differ in size"):
@@ -175,7 +175,7 @@ def test_unpaired_folder_mixed_files_bad_file_and_layout_errors(tmp_path):
         load_dataset(str(gray), test_fraction=0.2),
         load_dataset(str(gray), split="test", test_fraction=0.2),
     )
-    assert tr.images.shape == (4, 1, 8, 8) and len(te) == 1 and len(te.domain_b) == 1
+    assert tr.images.shape == (4, 1, 8, 8) and len(te) == 1 and len(te.b) == 1
 
 
 def test_loader_b_batches_differ_in_order_and_resume_exactly():
@@ -187,7 +187,7 @@ def test_loader_b_batches_differ_in_order_and_resume_exactly():
         None,
         "b",
     )
-    data = ImageData(a.images, None, "pair", None, b)
+    data = UnpairedData(a, b, "pair")
     loader = InMemoryLoader(data, 8, torch.device("cpu"), seed=3)
     batches = [loader.next() for _ in range(20)]
     b_ids = torch.cat([(bt.extra["b"][:, 0, 0, 0] * 255).round() for bt in batches[:3]]).long()
@@ -223,7 +223,7 @@ def trained(tmp_path_factory):
 def test_short_run_moves_translations_toward_b_and_lowers_cycle_error(trained):
     run, untrained = trained
     test = load_dataset(PAIR, split="test")
-    xa, xb = test.images.float() / 255, test.domain_b.images.float() / 255
+    xa, xb = test.images.float() / 255, test.b.images.float() / 255
     target, source = _blueness(xb), _blueness(xa)
     with torch.no_grad():
         t0, r0 = untrained.cycle(xa)

@@ -25,7 +25,8 @@ from gennet.data import (
     split_indices,
     write_idx,
 )
-from gennet.data import datasets as ds
+from gennet.data import mnist as mnist_module
+from gennet.data import synthetic as synthetic_module
 from gennet.errors import ConfigError, DataError
 
 MNIST_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
@@ -64,7 +65,7 @@ def test_embedded_mnist_splits_and_counts():
 
 
 def test_embedded_mnist_split_is_disjoint_and_deterministic():
-    full = read_idx(ds.MNIST_EMBEDDED / "images-idx3-ubyte.gz")
+    full = read_idx(mnist_module.MNIST_EMBEDDED / "images-idx3-ubyte.gz")
     train_idx, test_idx = split_indices(10000, 0.1, 0)
     assert np.intersect1d(train_idx, test_idx).size == 0
     assert np.array_equal(np.union1d(train_idx, test_idx), np.arange(10000))
@@ -79,7 +80,7 @@ def test_embedded_mnist_split_is_disjoint_and_deterministic():
 
 def test_embedded_asset_checksums():
     for name, digest in ASSET_SHA256.items():
-        assert hashlib.sha256((ds.MNIST_EMBEDDED / name).read_bytes()).hexdigest() == digest
+        assert hashlib.sha256((mnist_module.MNIST_EMBEDDED / name).read_bytes()).hexdigest() == digest
 
 
 def test_split_indices_properties():
@@ -228,13 +229,13 @@ def test_fashion_mnist_from_env_subfolder_and_system_dir(tmp_path, monkeypatch):
     assert len(load_dataset("fashion-mnist")) == 6
     monkeypatch.delenv("GENNET_DATA")
     _write_standard(tmp_path / "system", n_train=7)
-    monkeypatch.setattr(ds, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
     assert len(load_dataset("fashion-mnist")) == 7
 
 
 def test_fashion_mnist_missing_error(tmp_path, monkeypatch):
     system = tmp_path / "no-such-system-dir"
-    monkeypatch.setattr(ds, "FASHION_MNIST_SYSTEM_DIR", system)
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", system)
     monkeypatch.setenv("GENNET_DATA", str(tmp_path / "envdir"))
     with pytest.raises(DataError) as info:
         load_dataset("fashion-mnist", data_dir=str(tmp_path / "given"))
@@ -379,7 +380,7 @@ def test_synthetic_sets(name, shape, k):
     assert set(a.labels.tolist()) == set(range(k)) and len(a.classes) == k
     assert a.images.max() > 150  # the shape/blob is bright against the background
     full = load_dataset(name)
-    assert len(full) + len(load_dataset(name, split="test")) == ds.SYNTHETIC_SIZES[name]
+    assert len(full) + len(load_dataset(name, split="test")) == synthetic_module.SYNTHETIC_SIZES[name]
 
 
 def test_synthetic_rgb_blob_color_matches_label():

@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
-from ..data import ImageData
+from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase
 from ..viz import save_grid, save_rows
@@ -42,7 +42,7 @@ class Trainer:
     def __init__(
         self,
         model: GenerativeModel,
-        data: ImageData,
+        data: ImageData | UnpairedData,
         cfg: TrainConfig,
         run_dir: Path,
         device: torch.device,
