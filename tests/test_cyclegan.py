@@ -14,7 +14,7 @@ from torch import nn
 
 from gennet import api, losses
 from gennet.api import evaluate_translation, read_images, translate, translate_to
-from gennet.data import ImageData, UnpairedData, load_dataset
+from gennet.data import DataSpec, ImageData, UnpairedData, load_dataset
 from gennet.data import mnist as mnist_module
 from gennet.errors import ConfigError, DataError, GennetError
 from gennet.models.base import Batch
@@ -201,6 +201,39 @@ def test_loader_b_batches_differ_in_order_and_resume_exactly():
         assert torch.equal(got.x, want.x) and torch.equal(got.extra["b"], want.extra["b"])
     with pytest.raises(ConfigError, match="larger than the training set"):
         InMemoryLoader(data, 32, torch.device("cpu"))  # B holds only 24
+
+
+def _numbered(lo: int, n: int, name: str, labelled: bool = False) -> ImageData:
+    images = torch.arange(lo, lo + n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 2, 2).contiguous()
+    if not labelled:
+        return ImageData(images, None, name)
+    return ImageData(images, torch.arange(n) % 2, name, ["x", "y"])
+
+
+def test_unpaired_data_answers_for_domain_a_and_subsets_both_domains():
+    data = UnpairedData(_numbered(0, 10, "p", labelled=True), _numbered(100, 6, "p:B"), "p")
+    assert len(data) == 10 and data.spec == data.a.spec == DataSpec(1, 2, 2, 2)
+    assert data.images is data.a.images and data.labels is data.a.labels and data.classes == ["x", "y"]
+    head = data.subset(slice(0, 4))  # a slice takes the first n of each domain
+    assert isinstance(head, UnpairedData) and len(head.a) == 4 and len(head.b) == 4 and head.name == "p"
+    assert head.b.images[:, 0, 0, 0].tolist() == [100, 101, 102, 103]
+    picked = data.subset([7, 2])  # an index into A says nothing about B, which stays whole
+    assert picked.a.images[:, 0, 0, 0].tolist() == [7, 2] and picked.b is data.b
+    assert data.companions() == {"b": data.b} and data.a.companions() == {}
+    big = data.map_images(lambda x: x.repeat(1, 3, 1, 1))
+    assert big.a.images.shape == (10, 3, 2, 2) and big.b.images.shape == (6, 3, 2, 2)
+    assert data.map_images(lambda x: x) is data
+    rgb = load_dataset(PAIR, split="test", channels=1, image_size=8)
+    assert isinstance(rgb, UnpairedData) and rgb.a.images.shape[1:] == rgb.b.images.shape[1:] == (1, 8, 8)
+
+
+def test_loader_draws_domain_b_and_its_labels_into_extra():
+    data = UnpairedData(_numbered(0, 8, "p"), _numbered(100, 8, "p:B", labelled=True), "p")
+    batch = InMemoryLoader(data, 4, torch.device("cpu")).next()
+    assert batch.x.shape == batch.extra["b"].shape == (4, 1, 2, 2) and batch.y is None
+    assert ((batch.extra["b"] * 255).round() >= 100).all() and batch.extra["b_y"].shape == (4,)
+    single = InMemoryLoader(data.a, 4, torch.device("cpu")).next()
+    assert single.extra == {} and torch.equal(single.x, batch.x)  # A's batches do not depend on B
 
 
 # ---- a short run: translation moves toward B, cycle error falls -----------------------------------
