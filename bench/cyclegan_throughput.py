@@ -190,7 +190,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # the one-off torch._dynamo import, untimed
     data = load_dataset("mnist-thick", split="train")
-    a, b = data.images.float().div(255), data.domain_b.images.float().div(255)
+    a, b = data.images.float().div(255), data.b.images.float().div(255)
     le = max(1, args.steps // 10)
     net = build_model("cyclegan", data.spec, {"base_channels": args.base, "n_blocks": args.blocks})
     print(f"gennet {gennet.__version__}, torch {torch.__version__}, {torch.get_num_threads()} thread(s)")

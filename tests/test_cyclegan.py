@@ -14,8 +14,8 @@ from torch import nn
 
 from gennet import api, losses
 from gennet.api import evaluate_translation, read_images, translate, translate_to
-from gennet.data import ImageData, load_dataset
-from gennet.data import datasets as datasets_module
+from gennet.data import DataSpec, ImageData, UnpairedData, load_dataset
+from gennet.data import mnist as mnist_module
 from gennet.errors import ConfigError, DataError, GennetError
 from gennet.models.base import Batch, StepContext
 from gennet.models.cyclegan import identity_loss
@@ -122,18 +122,18 @@ def test_image_pool_fills_then_swaps_half_and_is_deterministic():
 # ---- data ------------------------------------------------------------------------------------------
 def test_builtin_digit_pairs_are_unpaired_labelled_and_transformed():
     thick = load_dataset("mnist-thick", split="test")
-    a, b = thick, thick.domain_b
+    a, b = thick.a, thick.b
     assert a.images.shape[1:] == b.images.shape[1:] == (1, 28, 28) and a.labels is not None
     assert b.labels is not None and len(a) + len(b) == len(load_dataset("mnist", split="test"))
     # B's strokes are thicker: more ink per image
     assert b.images.float().mean() > 1.5 * a.images.float().mean()
-    inv = load_dataset("mnist-inverted", split="test").domain_b
+    inv = load_dataset("mnist-inverted", split="test").b
     assert inv.images.float().mean() > 200  # black digits on white
     assert "mnist-thick" in api.list_datasets() and PAIR in api.list_datasets()
 
 
 def test_fashion_pair_needs_its_files(monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "none")
     monkeypatch.delenv("GENNET_DATA", raising=False)
     with pytest.raises(DataError, match="Fashion-MNIST not found"):
         load_dataset("fashion-sneaker-boot")
@@ -156,9 +156,9 @@ def test_unpaired_folder_mixed_files_bad_file_and_layout_errors(tmp_path):
     _png(root / "testB" / "t.png", (16, 16), "RGB")
     with pytest.warns(UserWarning, match="skipping unreadable image"):
         data = load_dataset(str(root), image_size=16)
-    assert data.images.shape == (3, 3, 16, 16) and data.domain_b.images.shape == (2, 3, 16, 16)
+    assert data.images.shape == (3, 3, 16, 16) and data.b.images.shape == (2, 3, 16, 16)
     test = load_dataset(str(root), split="test", image_size=16)
-    assert len(test) == 1 and len(test.domain_b) == 1
+    assert len(test) == 1 and len(test.b) == 1
     with pytest.raises(DataError, match="unreadable image"):
         load_dataset(str(root), image_size=16, strict=True)
     with pytest.raises(DataError, match="differ in size"):
@@ -175,7 +175,7 @@ def test_unpaired_folder_mixed_files_bad_file_and_layout_errors(tmp_path):
         load_dataset(str(gray), test_fraction=0.2),
         load_dataset(str(gray), split="test", test_fraction=0.2),
     )
-    assert tr.images.shape == (4, 1, 8, 8) and len(te) == 1 and len(te.domain_b) == 1
+    assert tr.images.shape == (4, 1, 8, 8) and len(te) == 1 and len(te.b) == 1
 
 
 def test_loader_b_batches_differ_in_order_and_resume_exactly():
@@ -187,7 +187,7 @@ def test_loader_b_batches_differ_in_order_and_resume_exactly():
         None,
         "b",
     )
-    data = ImageData(a.images, None, "pair", None, b)
+    data = UnpairedData(a, b, "pair")
     loader = InMemoryLoader(data, 8, torch.device("cpu"), seed=3)
     batches = [loader.next() for _ in range(20)]
     b_ids = torch.cat([(bt.extra["b"][:, 0, 0, 0] * 255).round() for bt in batches[:3]]).long()
@@ -201,6 +201,39 @@ def test_loader_b_batches_differ_in_order_and_resume_exactly():
         assert torch.equal(got.x, want.x) and torch.equal(got.extra["b"], want.extra["b"])
     with pytest.raises(ConfigError, match="larger than the training set"):
         InMemoryLoader(data, 32, torch.device("cpu"))  # B holds only 24
+
+
+def _numbered(lo: int, n: int, name: str, labelled: bool = False) -> ImageData:
+    images = torch.arange(lo, lo + n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 2, 2).contiguous()
+    if not labelled:
+        return ImageData(images, None, name)
+    return ImageData(images, torch.arange(n) % 2, name, ["x", "y"])
+
+
+def test_unpaired_data_answers_for_domain_a_and_subsets_both_domains():
+    data = UnpairedData(_numbered(0, 10, "p", labelled=True), _numbered(100, 6, "p:B"), "p")
+    assert len(data) == 10 and data.spec == data.a.spec == DataSpec(1, 2, 2, 2)
+    assert data.images is data.a.images and data.labels is data.a.labels and data.classes == ["x", "y"]
+    head = data.subset(slice(0, 4))  # a slice takes the first n of each domain
+    assert isinstance(head, UnpairedData) and len(head.a) == 4 and len(head.b) == 4 and head.name == "p"
+    assert head.b.images[:, 0, 0, 0].tolist() == [100, 101, 102, 103]
+    picked = data.subset([7, 2])  # an index into A says nothing about B, which stays whole
+    assert picked.a.images[:, 0, 0, 0].tolist() == [7, 2] and picked.b is data.b
+    assert data.companions() == {"b": data.b} and data.a.companions() == {}
+    big = data.map_images(lambda x: x.repeat(1, 3, 1, 1))
+    assert big.a.images.shape == (10, 3, 2, 2) and big.b.images.shape == (6, 3, 2, 2)
+    assert data.map_images(lambda x: x) is data
+    rgb = load_dataset(PAIR, split="test", channels=1, image_size=8)
+    assert isinstance(rgb, UnpairedData) and rgb.a.images.shape[1:] == rgb.b.images.shape[1:] == (1, 8, 8)
+
+
+def test_loader_draws_domain_b_and_its_labels_into_extra():
+    data = UnpairedData(_numbered(0, 8, "p"), _numbered(100, 8, "p:B", labelled=True), "p")
+    batch = InMemoryLoader(data, 4, torch.device("cpu")).next()
+    assert batch.x.shape == batch.extra["b"].shape == (4, 1, 2, 2) and batch.y is None
+    assert ((batch.extra["b"] * 255).round() >= 100).all() and batch.extra["b_y"].shape == (4,)
+    single = InMemoryLoader(data.a, 4, torch.device("cpu")).next()
+    assert single.extra == {} and torch.equal(single.x, batch.x)  # A's batches do not depend on B
 
 
 # ---- a short run: translation moves toward B, cycle error falls -----------------------------------
@@ -223,7 +256,7 @@ def trained(tmp_path_factory):
 def test_short_run_moves_translations_toward_b_and_lowers_cycle_error(trained):
     run, untrained = trained
     test = load_dataset(PAIR, split="test")
-    xa, xb = test.images.float() / 255, test.domain_b.images.float() / 255
+    xa, xb = test.images.float() / 255, test.b.images.float() / 255
     target, source = _blueness(xb), _blueness(xa)
     with torch.no_grad():
         t0, r0 = untrained.cycle(xa)

@@ -21,11 +21,13 @@ from gennet.data import (
     make_synthetic,
     read_idx,
     read_idx_pair,
+    register_dataset,
     resize_images,
     split_indices,
     write_idx,
 )
-from gennet.data import datasets as ds
+from gennet.data import mnist as mnist_module
+from gennet.data import synthetic as synthetic_module
 from gennet.errors import ConfigError, DataError
 
 MNIST_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
@@ -64,7 +66,7 @@ def test_embedded_mnist_splits_and_counts():
 
 
 def test_embedded_mnist_split_is_disjoint_and_deterministic():
-    full = read_idx(ds.MNIST_EMBEDDED / "images-idx3-ubyte.gz")
+    full = read_idx(mnist_module.MNIST_EMBEDDED / "images-idx3-ubyte.gz")
     train_idx, test_idx = split_indices(10000, 0.1, 0)
     assert np.intersect1d(train_idx, test_idx).size == 0
     assert np.array_equal(np.union1d(train_idx, test_idx), np.arange(10000))
@@ -79,7 +81,7 @@ def test_embedded_mnist_split_is_disjoint_and_deterministic():
 
 def test_embedded_asset_checksums():
     for name, digest in ASSET_SHA256.items():
-        assert hashlib.sha256((ds.MNIST_EMBEDDED / name).read_bytes()).hexdigest() == digest
+        assert hashlib.sha256((mnist_module.MNIST_EMBEDDED / name).read_bytes()).hexdigest() == digest
 
 
 def test_split_indices_properties():
@@ -228,13 +230,13 @@ def test_fashion_mnist_from_env_subfolder_and_system_dir(tmp_path, monkeypatch):
     assert len(load_dataset("fashion-mnist")) == 6
     monkeypatch.delenv("GENNET_DATA")
     _write_standard(tmp_path / "system", n_train=7)
-    monkeypatch.setattr(ds, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
     assert len(load_dataset("fashion-mnist")) == 7
 
 
 def test_fashion_mnist_missing_error(tmp_path, monkeypatch):
     system = tmp_path / "no-such-system-dir"
-    monkeypatch.setattr(ds, "FASHION_MNIST_SYSTEM_DIR", system)
+    monkeypatch.setattr(mnist_module, "FASHION_MNIST_SYSTEM_DIR", system)
     monkeypatch.setenv("GENNET_DATA", str(tmp_path / "envdir"))
     with pytest.raises(DataError) as info:
         load_dataset("fashion-mnist", data_dir=str(tmp_path / "given"))
@@ -379,7 +381,7 @@ def test_synthetic_sets(name, shape, k):
     assert set(a.labels.tolist()) == set(range(k)) and len(a.classes) == k
     assert a.images.max() > 150  # the shape/blob is bright against the background
     full = load_dataset(name)
-    assert len(full) + len(load_dataset(name, split="test")) == ds.SYNTHETIC_SIZES[name]
+    assert len(full) + len(load_dataset(name, split="test")) == synthetic_module.SYNTHETIC_SIZES[name]
 
 
 def test_synthetic_rgb_blob_color_matches_label():
@@ -445,3 +447,86 @@ def test_load_dataset_errors():
     names = dataset_names()
     assert {"mnist", "fashion-mnist", "synthetic-shapes", "synthetic-rgb"} <= set(names)
     assert all(isinstance(v, str) and v and "\n" not in v for v in names.values())
+
+
+# ---- the dataset registry and the layering of gennet.data --------------------------------------
+def test_a_registered_dataset_is_listed_and_loads():
+    from gennet.data.registry import unregister_dataset
+
+    @register_dataset("test-tiny-squares", description="4 gray squares for a test")
+    def tiny(split, data_dir=None, test_fraction=0.1, seed=0):
+        images = torch.full((4, 1, 4, 4), 100 if split == "train" else 200, dtype=torch.uint8)
+        return ImageData(images, torch.arange(4), "test-tiny-squares", list("abcd"))
+
+    try:
+        assert dataset_names()["test-tiny-squares"] == "4 gray squares for a test"
+        data = load_dataset("test-tiny-squares", split="test", image_size=8, channels=3)
+        assert data.images.shape == (4, 3, 8, 8) and int(data.images.min()) == 200
+        assert data.spec == DataSpec(3, 8, 8, 4)
+        with pytest.raises(RuntimeError, match="registered twice"):
+            register_dataset("test-tiny-squares")(tiny)
+        with pytest.raises(RuntimeError, match="registered twice"):
+            register_dataset("mnist")(tiny)
+    finally:
+        unregister_dataset("test-tiny-squares")
+    assert "test-tiny-squares" not in dataset_names()
+
+
+def test_unknown_name_lists_every_registered_name_and_builtins_register():
+    names = dataset_names()
+    singles = ["mnist", "fashion-mnist", "synthetic-shapes", "synthetic-rgb", "synthetic-ring"]
+    assert list(names)[:5] == singles  # registration order: the order `gennet list` prints
+    assert {"mnist-thick", "mnist-inverted", "fashion-sneaker-boot", "synthetic-rgb-pair"} <= set(names)
+    with pytest.raises(DataError, match="unknown dataset 'nope'") as err:
+        load_dataset("nope")
+    assert all(name in str(err.value) for name in names)
+
+
+def test_a_registered_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _save(tmp_path / "synthetic-rgb" / "x.png", "L", (8, 8), 0)
+    assert load_dataset("synthetic-rgb").images.shape[1:] == (3, 16, 16)
+
+
+def _data_imports() -> dict[str, set[tuple[str, str]]]:
+    """gennet.data module -> (module, name) it imports from gennet, at the top or inside functions;
+    sibling modules by their short name, others as "..x"."""
+    import ast
+
+    import gennet.data
+
+    out = {}
+    for path in sorted(Path(gennet.data.__file__).parent.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                found |= {(node.module, a.name) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {(a.name, "") for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level >= 2:
+                found |= {(f"..{node.module}", a.name) for a in node.names}
+        out[path.stem] = found
+    return out
+
+
+def test_gennet_data_has_no_import_cycle_and_no_private_imports():
+    graph = _data_imports()
+    deps = {m: {d for d, _ in found} for m, found in graph.items()}
+    assert deps["types"] <= {"..errors"} and deps["idx"] <= {"..errors"}
+    assert deps["registry"] <= {"types", "..errors"}
+    state: dict[str, str] = {}
+
+    def visit(m, path):
+        assert state.get(m) != "open", f"import cycle: {' -> '.join([*path, m])}"
+        if state.get(m) is None:
+            state[m] = "open"
+            for dep in deps[m] & set(graph):
+                visit(dep, [*path, m])
+            state[m] = "done"
+
+    for module in graph:
+        visit(module, [])
+    private = [(m, d, n) for m, found in graph.items() for d, n in found if n.startswith("_")]
+    assert not private, f"private helpers imported across modules: {private}"

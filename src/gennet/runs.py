@@ -22,7 +22,7 @@ import torch
 
 from . import __version__
 from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
-from .data import DataSpec, ImageData, load_dataset
+from .data import DataSpec, ImageData, UnpairedData, load_dataset
 from .errors import ConfigError, GennetError
 from .models.base import GenerativeModel
 from .registry import model_entry
@@ -84,7 +84,7 @@ def resolve_config(
     return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg
 
 
-def load_split(tcfg: TrainConfig, split: str) -> ImageData:
+def load_split(tcfg: TrainConfig, split: str) -> ImageData | UnpairedData:
     return load_dataset(
         tcfg.data,
         split=split,

@@ -1,25 +1,24 @@
 """Image datasets for gennet: embedded MNIST, full MNIST / Fashion-MNIST from IDX files, image folders,
 unpaired two-domain sets (CycleGAN) and small synthetic sets. Every loader returns `ImageData` with uint8
-images of shape (N, C, H, W)."""
+images of shape (N, C, H, W), or `UnpairedData` (two `ImageData` domains) for an unpaired set.
 
-from .datasets import (
-    DataSpec,
-    ImageData,
-    convert_channels,
-    dataset_names,
-    load_dataset,
-    resize_images,
-    split_indices,
-)
+Layers, imports pointing down only: `types` (and `idx`) at the bottom; `registry` above them; the
+loaders `mnist`, `synthetic`, `folder`, `unpaired` above that; `load` (`load_dataset`) on top.
+"""
+
 from .folder import load_image_folder
 from .idx import read_idx, read_idx_pair, write_idx
+from .load import load_dataset
+from .registry import dataset_names, register_dataset
 from .synthetic import make_synthetic
+from .types import DataSpec, ImageData, UnpairedData, convert_channels, resize_images, split_indices
 from .unpaired import PAIRS, load_pair, load_unpaired_folder
 
 __all__ = [
     "PAIRS",
     "DataSpec",
     "ImageData",
+    "UnpairedData",
     "convert_channels",
     "dataset_names",
     "load_dataset",
@@ -29,6 +28,7 @@ __all__ = [
     "make_synthetic",
     "read_idx",
     "read_idx_pair",
+    "register_dataset",
     "resize_images",
     "split_indices",
     "write_idx",

@@ -1,4 +1,8 @@
-"""A folder of PNG/JPEG images as a dataset; class labels from top-level subfolders."""
+"""A folder of PNG/JPEG images as a dataset; class labels from top-level subfolders.
+
+Layer: a loader; imports only `types` and `errors`. `build_image_data` and `is_gray_file` are
+public for the other folder loaders (unpaired A/B folders, translation inputs).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import torch
 from PIL import Image
 
 from ..errors import DataError
-from .datasets import ImageData, split_indices
+from .types import ImageData, split_indices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
@@ -59,7 +63,7 @@ def _labels_for(
     return kept, labels
 
 
-def _is_gray(path: Path) -> bool | None:
+def is_gray_file(path: Path) -> bool | None:
     """True/False from the file header alone; None if Pillow cannot identify it."""
     try:
         with Image.open(path) as img:
@@ -158,10 +162,12 @@ def load_image_folder(
     root = _check_root(root)
     files, classes = _scan(root)
     files, labels = _labels_for(root, files, classes)
-    return _build(root, files, labels, classes, image_size=image_size, channels=channels, strict=strict)
+    return build_image_data(
+        root, files, labels, classes, image_size=image_size, channels=channels, strict=strict
+    )
 
 
-def _build(
+def build_image_data(
     root: Path,
     files: list[Path],
     labels: list[int] | None,
@@ -178,7 +184,9 @@ def _build(
         raise DataError(f"no images (.png, .jpg, .jpeg) found in {folder or root}")
     decoded = _decode(files, image_size=image_size, strict=strict, root=folder or root)
     if channels is None:
-        gray = all(img.mode == "L" for _, img in decoded) and all(_is_gray(f) is not False for f in others)
+        gray = all(img.mode == "L" for _, img in decoded) and all(
+            is_gray_file(f) is not False for f in others
+        )
         channels = 1 if gray else 3
     label_t = None if labels is None else torch.tensor([labels[i] for i, _ in decoded], dtype=torch.int64)
     return ImageData(_stack(decoded, channels), label_t, root.name, classes)
@@ -209,7 +217,7 @@ def load_folder_split(
         classes = sorted(set(scans["train"][1]) | set(scans["test"][1])) if labelled else None
         files, labels = _labels_for(root / split, scans[split][0], classes)
         other = scans["test" if split == "train" else "train"][0]
-        return _build(
+        return build_image_data(
             root,
             files,
             labels,
@@ -227,7 +235,7 @@ def load_folder_split(
     train, test = split_indices(len(files), test_fraction, seed)
     index, other = (train, test) if split == "train" else (test, train)
     sub_labels = None if labels is None else [labels[i] for i in index]
-    return _build(
+    return build_image_data(
         root,
         [files[i] for i in index],
         sub_labels,

@@ -1,5 +1,5 @@
-"""Unpaired two-domain image sets for CycleGAN: domain A as an `ImageData` carrying domain B
-in its `domain_b` field. The two domains may hold different numbers of images.
+"""Unpaired two-domain image sets for CycleGAN, as `UnpairedData` (domain A in `.a`, domain B in
+`.b`). The two domains may hold different numbers of images.
 
 - Folders in the CycleGAN repository's layout: `DIR/trainA`, `DIR/trainB` (and `DIR/testA`,
   `DIR/testB` for the held-out split; without them, a deterministic share of trainA/trainB is
@@ -9,7 +9,10 @@ in its `domain_b` field. The two domains may hold different numbers of images.
   (digits <-> white-on-black inverted digits), `fashion-sneaker-boot` (Fashion-MNIST sneakers <->
   ankle boots; needs the Fashion-MNIST files) and `synthetic-rgb-pair` (red blobs <-> blue blobs,
   16x16, for tests). The digit pairs take A and B from disjoint halves of the split, so no image
-  of A has its counterpart in B: they are truly unpaired.
+  of A has its counterpart in B: they are truly unpaired. Each registers its name.
+
+Layer: a loader; imports only `types`, `registry`, the other loaders (`mnist`, `synthetic`,
+`folder`) and `errors`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ import torch
 from scipy import ndimage
 
 from ..errors import DataError
-from .datasets import ImageData, _load_fashion_mnist, _load_mnist, split_indices
+from .folder import build_image_data, is_gray_file, list_images
+from .mnist import load_fashion_mnist, load_mnist
+from .registry import register_dataset
+from .synthetic import make_rgb
+from .types import ImageData, UnpairedData, split_indices
 
 DOMAIN_DIRS = ("trainA", "trainB", "testA", "testB")
 
@@ -41,7 +48,7 @@ class Pair:
     read B at all: inverted digits)."""
 
     description: str
-    make: Callable[..., ImageData]
+    make: Callable[..., UnpairedData]
     features: str | None = None
     class_rule: str = "none"
     view_b: Callable[[np.ndarray], np.ndarray] | None = None
@@ -71,36 +78,36 @@ def _invert(images: np.ndarray) -> np.ndarray:
     return 255 - images
 
 
-def _with_b(a: ImageData, b: ImageData, name: str) -> ImageData:
+def _unpaired(a: ImageData, b: ImageData, name: str) -> UnpairedData:
+    """Domain A named `name`, domain B named `name:B`."""
+    a = ImageData(a.images, a.labels, name, a.classes)
     b = ImageData(b.images, b.labels, f"{name}:B", b.classes)
-    return ImageData(a.images, a.labels, name, a.classes, b)
+    return UnpairedData(a, b, name)
 
 
 def _mnist_pair(name: str, transform: Callable[[torch.Tensor], torch.Tensor]):
-    def make(split: str, data_dir: str | None, test_fraction: float, seed: int) -> ImageData:
-        a, b = _halves(_load_mnist(split, data_dir, test_fraction, seed), seed)
-        return _with_b(a, ImageData(transform(b.images), b.labels, name, b.classes), name)
+    def make(split: str, data_dir: str | None, test_fraction: float, seed: int) -> UnpairedData:
+        a, b = _halves(load_mnist(split, data_dir, test_fraction, seed), seed)
+        return _unpaired(a, ImageData(transform(b.images), b.labels, name, b.classes), name)
 
     return make
 
 
-def _fashion_pair(split: str, data_dir: str | None, test_fraction: float, seed: int) -> ImageData:
-    data = _load_fashion_mnist(split, data_dir)
+def _fashion_pair(split: str, data_dir: str | None, test_fraction: float, seed: int) -> UnpairedData:
+    data = load_fashion_mnist(split, data_dir)
     a = data.subset(data.labels == 7)  # Sneaker
     b = data.subset(data.labels == 9)  # Ankle boot
-    return _with_b(a, b, "fashion-sneaker-boot")
+    return _unpaired(a, b, "fashion-sneaker-boot")
 
 
-def _rgb_pair(split: str, data_dir: str | None, test_fraction: float, seed: int) -> ImageData:
-    from .synthetic import make_rgb
-
+def _rgb_pair(split: str, data_dir: str | None, test_fraction: float, seed: int) -> UnpairedData:
     data = make_rgb(1200, seed=seed)
     domains = []
     for label in (0, 2):  # red, blue
         dom = data.subset(data.labels == label)
         train, test = split_indices(len(dom), test_fraction, seed)
         domains.append(dom.subset(train if split == "train" else test))
-    return _with_b(domains[0], domains[1], "synthetic-rgb-pair")
+    return _unpaired(domains[0], domains[1], "synthetic-rgb-pair")
 
 
 PAIRS: dict[str, Pair] = {
@@ -130,12 +137,14 @@ PAIRS: dict[str, Pair] = {
         "red blobs <-> blue blobs on noise, 16x16 RGB, 360/360 train (for tests)", _rgb_pair
     ),
 }
+for _name, _pair in PAIRS.items():
+    register_dataset(_name, description=f"unpaired A<->B (CycleGAN): {_pair.description}")(_pair.make)
 
 
 def load_pair(
     name: str, split: str, *, data_dir=None, test_fraction: float = 0.1, seed: int = 0
-) -> ImageData:
-    """Built-in pair `name`, one split: domain A with domain B in `.domain_b`, uint8 (N, C, H, W)."""
+) -> UnpairedData:
+    """Built-in pair `name`, one split: domains A and B, images uint8 (N, C, H, W)."""
     if name not in PAIRS:
         raise DataError(f"unknown unpaired set {name!r}; built-in: {', '.join(PAIRS)}")
     return PAIRS[name].make(split, data_dir, test_fraction, seed)
@@ -153,8 +162,6 @@ def is_unpaired_folder(root: Path) -> bool:
 
 def _domain_files(root: Path, split: str, test_fraction: float, seed: int) -> dict[str, list[Path]]:
     """{'A': files, 'B': files} of one split; testA/testB, or a held-out share of trainA/trainB."""
-    from .folder import list_images
-
     for d in ("trainA", "trainB"):
         if not (root / d).is_dir():
             present = ", ".join(x for x in DOMAIN_DIRS if (root / x).is_dir()) or "none"
@@ -191,24 +198,22 @@ def load_unpaired_folder(
     strict: bool = False,
     test_fraction: float = 0.1,
     seed: int = 0,
-) -> ImageData:
-    """DIR/trainA + DIR/trainB (split "train") or DIR/testA + DIR/testB ("test") as domain A with
-    domain B attached. channels None: 1 if every image of both domains is grayscale, else 3 (the
-    same for both, so that one network reads both). Unreadable files are skipped with a warning
+) -> UnpairedData:
+    """DIR/trainA + DIR/trainB (split "train") or DIR/testA + DIR/testB ("test") as domains A and B.
+    channels None: 1 if every image of both domains is grayscale, else 3 (the same for both, so
+    that one network reads both). Unreadable files are skipped with a warning
     (an error when `strict`). Without image_size every image must share one size."""
-    from .folder import _build, _is_gray
-
     root = Path(root).expanduser()
     files = _domain_files(root, split, test_fraction, seed)
     if channels is None:
-        every = [f for d in DOMAIN_DIRS if (root / d).is_dir() for f in _list(root / d)]
-        channels = 1 if all(_is_gray(f) is not False for f in every) else 3
+        every = [f for d in DOMAIN_DIRS if (root / d).is_dir() for f in list_images(root / d)]
+        channels = 1 if all(is_gray_file(f) is not False for f in every) else 3
     doms = {}
     for dom, fs in files.items():
         folder = root / (
             f"test{dom}" if split == "test" and (root / f"test{dom}").is_dir() else f"train{dom}"
         )
-        doms[dom] = _build(
+        doms[dom] = build_image_data(
             root, fs, None, None, image_size=image_size, channels=channels, strict=strict, folder=folder
         )
     a, b = doms["A"], doms["B"]
@@ -217,10 +222,4 @@ def load_unpaired_folder(
             f"the domains of {root} differ in image shape: A {tuple(a.images.shape[1:])}, B "
             f"{tuple(b.images.shape[1:])}; pass an image size (--image-size) to resize and crop both"
         )
-    return _with_b(a, b, root.name)
-
-
-def _list(folder: Path) -> list[Path]:
-    from .folder import list_images
-
-    return list_images(folder)
+    return _unpaired(a, b, root.name)

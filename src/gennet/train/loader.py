@@ -5,26 +5,27 @@ The order is a pure function of (seed, epoch), and the position is one counter, 
 continues exactly where a run stopped; under torchrun each process takes an interleaved
 slice of the same global batch.
 
-Unpaired two-domain sets (`data.domain_b`, CycleGAN): each batch also carries a batch of domain B
-in `extra["b"]` (and its labels in `extra["b_y"]`), drawn by B's own permutation (seeded apart
-from A's) at a position that is a function of the same counter, so resuming stays exact.
+A set's `companions()` (domain B of an `UnpairedData`, CycleGAN) ride along: each batch also
+carries a batch of each in `extra[key]` (`extra["b"]`, its labels in `extra["b_y"]`), drawn by its
+own permutation (seeded apart from the main set's) at a position that is a function of the same
+counter, so resuming stays exact.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..data import ImageData
+from ..data import ImageData, UnpairedData
 from ..errors import ConfigError
 from ..models.base import Batch
 
-B_SEED_OFFSET = 7_919  # domain B's permutations are seeded apart from A's
+B_SEED_OFFSET = 7_919  # a companion's (domain B's) permutations are seeded apart from A's
 
 
 class InMemoryLoader:
     def __init__(
         self,
-        data: ImageData,
+        data: ImageData | UnpairedData,
         batch_size: int,
         device: torch.device,
         *,
@@ -43,15 +44,15 @@ class InMemoryLoader:
         self.device = device
         self.counter = 0
         self._epoch, self._perm = -1, None
-        self.b = None
-        if data.domain_b is not None:  # domain B: its own loader, driven by this one's counter
-            if data.domain_b.images.shape[1:] != data.images.shape[1:]:
+        self.companions: dict[str, InMemoryLoader] = {}
+        for key, other in data.companions().items():  # e.g. domain B: driven by this one's counter
+            if other.images.shape[1:] != data.images.shape[1:]:
                 raise ConfigError(
                     f"the two domains differ in image shape: A {tuple(data.images.shape[1:])}, B "
-                    f"{tuple(data.domain_b.images.shape[1:])}; set image_size and channels to make them match"
+                    f"{tuple(other.images.shape[1:])}; set image_size and channels to make them match"
                 )
-            self.b = InMemoryLoader(
-                data.domain_b,
+            self.companions[key] = InMemoryLoader(
+                other,
                 batch_size,
                 device,
                 seed=seed + B_SEED_OFFSET,
@@ -95,12 +96,12 @@ class InMemoryLoader:
             x = x.contiguous(memory_format=torch.channels_last)
         y = self.labels[idx] if self.labels is not None else None
         batch = Batch(x=x, y=y)
-        if self.b is not None:
-            self.b.counter = self.counter - 1  # B's position is a function of A's counter
-            bb = self.b.next()
-            batch.extra["b"] = bb.x
-            if bb.y is not None:
-                batch.extra["b_y"] = bb.y
+        for key, loader in self.companions.items():
+            loader.counter = self.counter - 1  # B's position is a function of A's counter
+            other = loader.next()
+            batch.extra[key] = other.x
+            if other.y is not None:
+                batch.extra[f"{key}_y"] = other.y
         return batch
 
     def state_dict(self) -> dict:

@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
-from ..data import ImageData
+from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
 from ..viz import save_grid, save_rows
@@ -46,7 +46,7 @@ class Trainer:
     def __init__(
         self,
         model: GenerativeModel,
-        data: ImageData,
+        data: ImageData | UnpairedData,
         cfg: TrainConfig,
         run_dir: Path,
         device: torch.device,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data import ImageData
+from ..data import ImageData, UnpairedData
 from ..data.folder import list_images
 from ..errors import ConfigError, GennetError
 from ..io import read_images
@@ -34,12 +34,12 @@ def _check_direction(direction: str) -> str:
 
 def domains(run: Run, split: str) -> tuple[ImageData, ImageData]:
     data = load_split(run.config, split)
-    if data.domain_b is None:
+    if not isinstance(data, UnpairedData):
         raise GennetError(
             f"the data of {run.path} ({run.config.data!r}) has no second domain; translation needs an "
             "unpaired pair (a built-in pair or a folder with trainA/, trainB/, testA/, testB/)"
         )
-    return data, data.domain_b
+    return data.a, data.b
 
 
 @torch.no_grad()
