@@ -75,9 +75,8 @@ class InMemoryLoader:
             return
         self._check_batch_size(batch_size, len(self.images), self.world)
         self.batch_size, self.per_epoch = batch_size, len(self.images) // batch_size
-        self._epoch = -1
-        if self.b is not None:
-            self.b.set_batch_size(batch_size)
+        for other in self.companions.values():
+            other.set_batch_size(batch_size)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
