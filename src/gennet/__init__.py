@@ -1,49 +1,19 @@
-"""gennet: the classic generative networks in one library, trained on real images, measured offline."""
+"""gennet: the classic generative networks in one library, trained on real images, measured offline.
+
+The public API is `gennet.api` (re-exported here): `gennet.train`, `gennet.load`, `gennet.sample`, ...
+"""
 
 __version__ = "0.1.0"
 
-from .api import (  # noqa: E402
-    Run,
-    arithmetic,
-    build_model,
-    denoise,
-    encode,
-    evaluate,
-    evaluate_images,
-    evaluate_translation,
-    heldout,
-    interpolate,
-    list_datasets,
-    list_models,
-    load,
-    reconstruct,
-    sample,
-    train,
-    translate,
-)
+from . import api  # noqa: E402
+from .api import *  # noqa: E402, F403  (the facade's names, listed in api.__all__)
 from .errors import CapabilityError, ConfigError, DataError, GennetError, TrainingDiverged  # noqa: E402
 
 __all__ = [
+    *api.__all__,
     "CapabilityError",
     "ConfigError",
     "DataError",
     "GennetError",
-    "Run",
     "TrainingDiverged",
-    "arithmetic",
-    "build_model",
-    "denoise",
-    "encode",
-    "evaluate",
-    "evaluate_images",
-    "evaluate_translation",
-    "heldout",
-    "interpolate",
-    "list_datasets",
-    "list_models",
-    "load",
-    "reconstruct",
-    "sample",
-    "train",
-    "translate",
 ]

@@ -84,7 +84,3 @@ class AAE(GenerativeModel):
 
     def decode(self, z: Tensor) -> Tensor:
         return torch.sigmoid(self.decoder(z))
-
-    def reconstruction_metrics(self, x: Tensor) -> dict[str, Tensor]:
-        logits = self.decoder(self.encoder(x))
-        return {f"recon_{self.cfg.loss}_per_image": losses.reconstruction_loss(logits, x, self.cfg.loss)}

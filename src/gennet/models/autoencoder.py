@@ -92,11 +92,3 @@ class Autoencoder(GenerativeModel):
     def decode(self, z: Tensor) -> Tensor:
         """(N, latent_dim) -> images (N, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decoder(z))
-
-    def denoise(self, x: Tensor) -> Tensor:
-        return self.reconstruct(x)
-
-    def reconstruction_metrics(self, x: Tensor) -> dict[str, Tensor]:
-        """Per-image reconstruction losses (N,) under the training loss, for `evaluate`."""
-        logits = self.decoder(self.encode(x))
-        return {f"recon_{self.cfg.loss}_per_image": losses.reconstruction_loss(logits, x, self.cfg.loss)}

@@ -205,6 +205,11 @@ class GenerativeModel(nn.Module):
         self.require("reconstruct")
         return self.decode(self.encode(x))
 
+    def denoise(self, x: Tensor) -> Tensor:
+        """A (denoising) autoencoder's reconstruction of a corrupted x is its denoised estimate."""
+        self.require("denoise")
+        return self.reconstruct(x)
+
     def latent_prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw n codes from the prior p(z): (n, latent_dim)."""
         self.require("sample")

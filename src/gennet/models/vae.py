@@ -81,14 +81,6 @@ class VAE(GenerativeModel):
     def decode(self, z: Tensor) -> Tensor:
         return torch.sigmoid(self.decoder(z))
 
-    def denoise(self, x: Tensor) -> Tensor:
-        return self.reconstruct(x)
-
-    def reconstruction_metrics(self, x: Tensor) -> dict[str, Tensor]:
-        logits = self.decoder(self.encode(x))
-        return {"recon_nll_per_image": -self.log_px_given_z(logits, x)}
-
-    @torch.no_grad()
     def elbo(self, x: Tensor) -> Tensor:
         """Single-sample ELBO estimate in nats per image (beta = 1): (N,)."""
         mu, logvar = self.posterior(x)
