@@ -2,44 +2,97 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from .data import DataSpec, load_image_folder
+from .data import DataSpec
+from .data.folder import IMAGE_SUFFIXES, _build, list_images
 from .errors import GennetError
 from .viz import save_grid, save_image_npz, save_rows
 
+NPZ_KEY = "images"
 
-def read_images(path: str | Path, spec: DataSpec | None) -> np.ndarray:
-    """An .npz (key `images`, or its only array), an image file or a folder of images ->
-    uint8 (N, C, H, W), converted and resized to `spec` where given (folders and files)."""
-    p = Path(path)
+
+def read_images(path: str | os.PathLike, spec: DataSpec | None) -> np.ndarray:
+    """Images a user gives (`-i/--input`, `--images`) -> uint8 (N, C, H, W). The one set of rules:
+
+    - a missing path is an error; so is any suffix but .npz, .png, .jpg and .jpeg (any case);
+    - .npz: the array named `images`, else the file's only array (several arrays and none named
+      `images` is an error). Shapes (N, C, H, W) and (N, H, W, C) with C in (1, 3), and (N, H, W)
+      (one channel); a 4-D array is channels-last when its axis 1 is not 1 or 3 and its last axis
+      is. uint8 is kept as it is; any other integer type must lie in 0..255; floats are taken as
+      [0, 1], clipped to it and scaled by 255 with rounding to the nearest integer (NaN -> 0). An
+      .npz is never resized: with `spec`, its shape must be (N, spec.channels, spec.height,
+      spec.width);
+    - an image file, or a folder of them (every .png/.jpg/.jpeg in it and its subfolders, sorted by
+      path, hidden entries skipped; subfolders are not classes here): decoded strictly (an
+      unreadable file is an error), transparency composited onto white; with `spec`, resized
+      (shorter side, Lanczos) and centre-cropped to spec.height (square specs only) and converted
+      to spec.channels, without it all images must share one size and are grayscale only if
+      every one is.
+    """
+    p = Path(path).expanduser()
+    accepted = "give an .npz, a .png/.jpg/.jpeg image or a folder of them"
     if not p.exists():
-        raise GennetError(f"input not found: {p}")
+        raise GennetError(f"input not found: {p}; {accepted}")
     if p.suffix.lower() == ".npz":
-        with np.load(p) as z:
-            keys = list(z.keys())
-            key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise GennetError(f"{p} holds {keys}; expected an array named 'images'")
-            arr = z[key]
-        if arr.ndim == 3:
-            arr = arr[:, None]
-        if arr.ndim == 4 and arr.shape[1] not in (1, 3) and arr.shape[-1] in (1, 3):
-            arr = arr.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
-        if arr.dtype != np.uint8:
-            arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(arr)
-    size, channels = (spec.height, spec.channels) if spec is not None else (None, None)
+        return _check_shape(p, _npz_images(p), spec)
     if p.is_dir():
-        return load_image_folder(p, image_size=size, channels=channels, strict=True).images.numpy()
-    import shutil
-    import tempfile
+        files = list_images(p)
+    elif p.suffix.lower() in IMAGE_SUFFIXES:
+        files = [p]
+    else:
+        raise GennetError(f"cannot read {p}: unsupported suffix {p.suffix or '(none)'!r}; {accepted}")
+    size, channels = (None, None) if spec is None else (spec.height, spec.channels)
+    if spec is not None and spec.height != spec.width:
+        raise GennetError(
+            f"this model's images are {spec.height}x{spec.width}; image files are only resized to "
+            "square shapes: give an .npz of shape (N, C, H, W) instead"
+        )
+    data = _build(p, files, None, None, image_size=size, channels=channels, strict=True)
+    return data.images.numpy()
 
-    with tempfile.TemporaryDirectory(prefix="gennet-in-") as tmp:  # one file: the folder loader's conversion
-        shutil.copy(p, Path(tmp) / p.name)
-        return load_image_folder(tmp, image_size=size, channels=channels, strict=True).images.numpy()
+
+def _npz_images(p: Path) -> np.ndarray:
+    """The image array of an .npz as uint8 (N, C, H, W); see `read_images` for the rules."""
+    with np.load(p) as z:
+        keys = list(z.keys())
+        if NPZ_KEY not in keys and len(keys) != 1:
+            raise GennetError(
+                f"{p} holds arrays {keys}; name the images {NPZ_KEY!r} (or save only one array)"
+            )
+        arr = np.asarray(z[NPZ_KEY if NPZ_KEY in keys else keys[0]])
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim == 4 and arr.shape[1] not in (1, 3) and arr.shape[-1] in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
+        raise GennetError(
+            f"{p}: images of shape {arr.shape} are not images; give (N, C, H, W), (N, H, W, C) "
+            "with C 1 or 3, or (N, H, W)"
+        )
+    if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise GennetError(f"{p}: integer images must lie in 0..255, got {arr.min()}..{arr.max()}")
+        arr = arr.astype(np.uint8)
+    elif arr.dtype.kind == "f":
+        arr = np.rint(np.nan_to_num(np.clip(arr.astype(np.float64), 0.0, 1.0), nan=0.0) * 255.0)
+        arr = arr.astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise GennetError(f"{p}: images of dtype {arr.dtype}; give uint8 (0..255) or float (0..1)")
+    return np.ascontiguousarray(arr)
+
+
+def _check_shape(p: Path, arr: np.ndarray, spec: DataSpec | None) -> np.ndarray:
+    want = None if spec is None else (spec.channels, spec.height, spec.width)
+    if want is not None and tuple(arr.shape[1:]) != want:
+        raise GennetError(
+            f"{p}: images of shape {tuple(arr.shape)} do not fit this model, which takes "
+            f"(N, {want[0]}, {want[1]}, {want[2]}) (or (N, {want[1]}, {want[2]}, {want[0]}))"
+        )
+    return arr
 
 
 def write_images(path: str | Path, images: np.ndarray, nrow: int | None = None, **arrays) -> Path:
