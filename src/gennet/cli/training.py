@@ -11,7 +11,7 @@ import yaml
 
 from .. import api
 from ..benchmark import bench, command_line
-from ..config import parse_set, to_jsonable
+from ..config import parse_set
 from ..errors import ConfigError
 from ..registry import model_names
 from .base import Command, settings_option
@@ -131,5 +131,5 @@ class Config(Command):
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         tcfg, mcfg = api.resolve_config(a.model, **parse_set(a.set))
-        train = {k: v for k, v in to_jsonable(tcfg).items() if k != "model_args"}
-        print(yaml.safe_dump({"train": train, "model": to_jsonable(mcfg)}, sort_keys=False), end="")
+        train = {k: v for k, v in api.to_jsonable(tcfg).items() if k != "model_args"}
+        print(yaml.safe_dump({"train": train, "model": api.to_jsonable(mcfg)}, sort_keys=False), end="")

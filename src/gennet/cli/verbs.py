@@ -14,7 +14,6 @@ from ..errors import GennetError
 from ..eval.scoring import ALL_METRICS
 from ..io import read_images, write_images, write_rows
 from ..models.labels import class_names, parse_labels
-from ..translation import translate_to
 from ..viz import latent_scatter, save_image_npz
 from .base import Command, images_out, print_eval
 
@@ -185,7 +184,7 @@ class Translate(Command):
     def run(a: argparse.Namespace) -> None:
         run = api.load(a.run)
         run.model.require("translate")
-        print(f"wrote {translate_to(run, a.out, inputs=a.input, direction=a.direction, n=a.n)}")
+        print(f"wrote {api.translate_to(run, a.out, inputs=a.input, direction=a.direction, n=a.n)}")
 
 
 class Arithmetic(Command):
