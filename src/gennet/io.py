@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataSpec
-from .data.folder import IMAGE_SUFFIXES, _build, list_images
+from .data.folder import IMAGE_SUFFIXES, build_image_data, list_images
 from .errors import GennetError
 from .viz import save_grid, save_image_npz, save_rows
 
@@ -51,7 +51,7 @@ def read_images(path: str | os.PathLike, spec: DataSpec | None) -> np.ndarray:
             f"this model's images are {spec.height}x{spec.width}; image files are only resized to "
             "square shapes: give an .npz of shape (N, C, H, W) instead"
         )
-    data = _build(p, files, None, None, image_size=size, channels=channels, strict=True)
+    data = build_image_data(p, files, None, None, image_size=size, channels=channels, strict=True)
     return data.images.numpy()
 
 
