@@ -15,6 +15,7 @@ import torch
 from ..errors import ConfigError, GennetError
 from ..eval.features import SHIPPED, load_extractor
 from ..latent import interpolation_path
+from ..models.labels import class_index
 from ..runs import Run, as_run, batched, float_images, heldout
 from ..viz import to_uint8
 
@@ -75,18 +76,6 @@ def interpolate(
                 rows.append(to_uint8(out.cpu()))
                 names.append(tag)
     return rows, names
-
-
-def _class_index(term, classes: list[str]) -> int:
-    """A class given by index ("3") or by name ("sneaker") -> its index."""
-    text = str(term).strip()
-    if text in classes:
-        return classes.index(text)
-    if text.lstrip("-").isdigit() and 0 <= int(text) < len(classes):
-        return int(text)
-    raise GennetError(
-        f"unknown class {text!r}; the classes are {', '.join(classes)} (or 0..{len(classes) - 1})"
-    )
 
 
 def _codes_by_class(run: Run, wanted: list[int], search: int, g: torch.Generator, min_prob: float):
@@ -163,7 +152,7 @@ def arithmetic(
     terms = list(terms) if terms is not None else classes[:3]
     if len(terms) != 3:
         raise GennetError(f"give three classes a, b, c for a - b + c; got {terms}")
-    a, b, c = (_class_index(t, classes) for t in terms)
+    a, b, c = (class_index(t, classes) for t in terms)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         groups, source = _codes_by_class(run, sorted({a, b, c}), search, g, min_prob)

@@ -92,7 +92,7 @@ def translate_to(
 ) -> Path:
     """`gennet translate RUN_DIR [-i INPUT] -o OUT [--direction D]` in one call.
 
-    INPUT: a .png/.jpg, a folder of them, or an .npz (see `read_inputs`); none: the first `n`
+    INPUT: a .png/.jpg, a folder of them, or an .npz (see `gennet.io.read_images`); none: the first `n`
     held-out images of the source domain. OUT ending in .npz: arrays input/translated/cycled;
     ending in .png: a grid with rows input / translation / cycle reconstruction; anything else:
     a folder with one PNG per translation (named after the input files where there are some)
