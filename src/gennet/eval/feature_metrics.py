@@ -112,11 +112,9 @@ def gaussian_stats(features: np.ndarray) -> GaussianStats:
 
 
 def _sqrtm(a: np.ndarray) -> np.ndarray | None:
-    """Principal square root of ``a``, or None when it is not finite or inaccurate.
+    """Principal square root of ``a``, or None when it is not finite or inaccurate (relative residual).
 
-    scipy's "matrix is singular" warning is not a failure by itself: a singular ``S1 S2`` (one feature of
-    zero variance) usually has a finite, accurate root, so the residual ``||X X - A||_F / ||A||_F`` decides.
-    """
+    scipy's "singular" warning is no failure by itself: one zero-variance feature leaves an exact root."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         root = scipy.linalg.sqrtm(a)
@@ -170,9 +168,7 @@ def _imag_too_large(root: np.ndarray) -> bool:
 def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to ``features_a`` (N, D) and ``features_b`` (M, D).
 
-    Biased upwards by about ``D (D + 1) / 2N`` (plus a like term in M): only FIDs at the same N against
-    the same reference set (same M) can be compared.
-    """
+    Biased upwards by about ``D (D + 1) / 2N``: compare FIDs only at the same N against the same M."""
     a = _features(features_a, "fid: features_a", min_rows=2)
     b = _features(features_b, "fid: features_b", min_rows=2)
     _same_dim(a, b)
@@ -187,9 +183,7 @@ def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
 def _poly_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Cubic polynomial kernel ``(x . y / D + 1)^3`` in float64; x (n, D), y (m, D) -> (n, m).
 
-    Not translation-invariant, so features cannot be centred first: with a large mean against a small
-    spread, float32 loses the differences that MMD^2 measures.
-    """
+    float64: the kernel is not translation-invariant, and float32 loses small spreads around large means."""
     return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 

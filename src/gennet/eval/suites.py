@@ -159,78 +159,39 @@ register_suite(
 )
 
 
-def _translation_metrics() -> list[Metric]:
+def _direction_metrics() -> list[Metric]:
+    """FID and KID of each direction's translations, then each domain's cycle error."""
     out = []
     for tag, src, dst in (("AtoB", "A", "B"), ("BtoA", "B", "A")):
-        out += [
-            Metric(
-                f"fid_{tag}",
-                f"FID {tag}",
-                "lower",
-                f"FID of translations of held-out {src} images against "
-                f"held-out {dst} images, in the feature network's space; " + FID_N_NOTE,
-            ),
-            Metric(
-                f"kid_{tag}",
-                f"KID {tag}",
-                "lower",
-                f"KID of translations of {src} against held-out {dst} images.",
-            ),
-        ]
+        fid_text = f"FID of translations of held-out {src} images against held-out {dst} images; "
+        out.append(Metric(f"fid_{tag}", f"FID {tag}", "lower", fid_text + FID_N_NOTE))
+        kid_text = f"KID of translations of held-out {src} images against held-out {dst} images."
+        out.append(Metric(f"kid_{tag}", f"KID {tag}", "lower", kid_text))
     for dom, other in (("A", "B"), ("B", "A")):
-        out += [
-            Metric(
-                f"cycle_l1_{dom}",
-                f"cycle L1 {dom}",
-                "lower",
-                f"mean |cycle - input| of held-out {dom} images "
-                f"translated to {other} and back, pixels in [0, 1].",
-            ),
-            Metric(
-                f"cycle_psnr_{dom}", f"cycle PSNR {dom}", "higher", f"PSNR (dB) of the cycle of {dom} images."
-            ),
-        ]
+        l1_text = f"mean |cycle - input| of held-out {dom} images sent to {other} and back, pixels in [0, 1]."
+        out.append(Metric(f"cycle_l1_{dom}", f"cycle L1 {dom}", "lower", l1_text))
+        psnr_text = f"PSNR (dB) of held-out {dom} images sent to {other} and back."
+        out.append(Metric(f"cycle_psnr_{dom}", f"cycle PSNR {dom}", "higher", psnr_text))
+    return out
+
+
+def _class_metrics() -> list[Metric]:
+    """Whether translations keep their class (digits) or take the target's (sneakers <-> boots)."""
+    out = []
     for tag, src in (("AtoB", "A"), ("BtoA", "B")):
-        out += [
-            Metric(
-                f"class_kept_{tag}",
-                f"class kept {tag}",
-                "higher",
-                f"share of translations of {src} images that the feature network classes as their input's "
-                "class.",
-            ),
-            Metric(
-                f"target_class_{tag}",
-                f"target class {tag}",
-                "higher",
-                f"share of translations of {src} images classed as the target domain's class.",
-            ),
-        ]
-    out.append(
-        Metric(
-            "class_kept_AtoB_raw",
-            "class kept AtoB (raw)",
-            "higher",
-            "class kept AtoB, the translations classified without the pair's domain-B view.",
+        kept = (
+            f"share of translations of {src} images that the feature network classes as their input's class."
         )
-    )
-    out += [
-        Metric(
-            f"class_acc_real_{dom}",
-            f"class acc real {dom}",
-            "higher",
-            f"the feature network's accuracy on real held-out {dom} images (what class kept can reach).",
-        )
-        for dom in "AB"
-    ]
-    out.append(
-        Metric(
-            "class_acc_real_B_raw",
-            "class acc real B (raw)",
-            "higher",
-            "accuracy on real B images classified without the pair's domain-B view.",
-        )
-    )
+        out.append(Metric(f"class_kept_{tag}", f"class kept {tag}", "higher", kept))
+        target = f"share of translations of {src} images classed as the target domain's class."
+        out.append(Metric(f"target_class_{tag}", f"target class {tag}", "higher", target))
+    raw = "class kept AtoB with the translations classified as they are, without the pair's domain-B view."
+    out.append(Metric("class_kept_AtoB_raw", "class kept AtoB (raw)", "higher", raw))
+    for dom in "AB":
+        acc = f"the feature network's accuracy on real held-out {dom} images (what class kept can reach)."
+        out.append(Metric(f"class_acc_real_{dom}", f"class acc real {dom}", "higher", acc))
+    raw = "accuracy on real held-out B images classified as they are, without the pair's domain-B view."
+    out.append(Metric("class_acc_real_B_raw", "class acc real B (raw)", "higher", raw))
     return out
 
 
@@ -238,7 +199,7 @@ register_suite(
     "translation",
     "translate",
     "both directions of an unpaired translator on the held-out images of each domain",
-    _translation_metrics(),
+    _direction_metrics() + _class_metrics(),
 )
 
 register_suite(
