@@ -119,6 +119,7 @@ def test_evaluate_run_reports_every_family_metric_beside_the_floor(vae_run):
     proto = res["protocol"]
     assert proto["samples"] == 500 and proto["extractor"] == "mnist" and len(proto["extractor_sha256"]) == 64
     assert "floor" in proto and "reference" in proto
+    assert proto["reference_images"] == len(MNIST_TEST)  # FID depends on n and on the reference size
 
 
 def test_cli_scores_an_npz_of_images(tmp_path, capsys):

@@ -139,6 +139,63 @@ def test_frechet_singular_product_uses_eps_offset():
     assert fid(const_a, const_a) == pytest.approx(0.0, abs=1e-6)
 
 
+def _trace_sqrt_psd_product(s1, s2):
+    """Tr sqrt(S1 S2) for S1 positive definite: sum of sqrt eigenvalues of the symmetric S1^1/2 S2 S1^1/2."""
+    w, v = np.linalg.eigh(s1)
+    r1 = (v * np.sqrt(w)) @ v.T
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ s2 @ r1), 0, None)).sum())
+
+
+def test_frechet_zero_variance_feature_takes_no_offset():
+    # one constant feature: S1 S2 is singular (scipy warns) but its root is exact, so no eps * I at all
+    a, b = rng(10).standard_normal((400, 6)), 0.8 * rng(11).standard_normal((500, 6)) + 0.1
+    a[:, 2], b[:, 2] = 0.5, 0.7
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    keep = [0, 1, 3, 4, 5]  # the constant feature adds nothing to Tr sqrt(S1 S2)
+    by_hand = (
+        (mu1 - mu2) @ (mu1 - mu2)
+        + np.trace(s1)
+        + np.trace(s2)
+        - 2 * _trace_sqrt_psd_product(s1[np.ix_(keep, keep)], s2[np.ix_(keep, keep)])
+    )
+    assert fid(a, b) == pytest.approx(by_hand, rel=1e-9)
+    small = 0.05 * rng(12).standard_normal((1000, 32)), 0.05 * rng(13).standard_normal((1000, 32)) + 0.002
+    for x in small:
+        x[:, 0] = 0.0
+    k = list(range(1, 32))
+    c1, c2 = np.cov(small[0], rowvar=False), np.cov(small[1], rowvar=False)
+    d = small[0].mean(0) - small[1].mean(0)
+    by_hand = (
+        d @ d + np.trace(c1) + np.trace(c2) - 2 * _trace_sqrt_psd_product(c1[np.ix_(k, k)], c2[np.ix_(k, k)])
+    )
+    assert fid(*small) == pytest.approx(by_hand, rel=1e-9)  # eps * I on both covariances: 3e-4 off
+
+
+def test_frechet_failed_root_offsets_inside_the_root_only(monkeypatch):
+    # a square root that comes back non-finite triggers the fallback: sqrt((S1 + eps I)(S2 + eps I)), while
+    # the trace terms keep the unmodified covariances (pytorch-fid)
+    import scipy.linalg
+
+    real_sqrtm, calls = scipy.linalg.sqrtm, []
+
+    def flaky_sqrtm(m):
+        calls.append(m)
+        return np.full_like(m, np.nan) if len(calls) == 1 else real_sqrtm(m)
+
+    monkeypatch.setattr(scipy.linalg, "sqrtm", flaky_sqrtm)
+    a = gaussian_stats(rng(14).standard_normal((200, 4)))
+    b = gaussian_stats(rng(15).standard_normal((200, 4)) + 0.3)
+    value = frechet_distance(a, b, eps=1e-2)
+    assert len(calls) == 2 and np.isfinite(value)
+    offset = 1e-2 * np.eye(4)
+    d = a.mu - b.mu
+    root = np.real(real_sqrtm((a.sigma + offset) @ (b.sigma + offset)))
+    assert value == pytest.approx(
+        d @ d + np.trace(a.sigma) + np.trace(b.sigma) - 2 * np.trace(root), rel=1e-9
+    )
+
+
 def test_frechet_rotation_invariance():
     g = rng(6)
     x = g.standard_normal((400, 6)) @ g.standard_normal((6, 6))
@@ -194,7 +251,7 @@ def test_kid_matches_double_loop_on_tiny_set():
     x = rng(12).standard_normal((6, 3))
     y = rng(13).standard_normal((6, 3)) + 0.5
     mean, std = kid(x, y, n_subsets=1, subset_size=6)
-    assert mean == pytest.approx(_mmd2_slow(x.tolist(), y.tolist()), rel=1e-5)  # float32 kernels
+    assert mean == pytest.approx(_mmd2_slow(x.tolist(), y.tolist()), rel=1e-5)
     assert std == 0.0
     # subset_size larger than the sets is clamped to min(len(a), len(b))
     assert kid(x, y, n_subsets=1, subset_size=1000)[0] == pytest.approx(mean, rel=1e-12)
@@ -271,6 +328,51 @@ def test_precision_recall_blocks_do_not_change_result():
     real = _four_clusters(40, 26)
     fake = rng(27).standard_normal((130, 2)) * 4 + 5
     assert precision_recall(real, fake, k=3, batch=7) == precision_recall(real, fake, k=3, batch=2000)
+
+
+def _large_mean_small_spread():
+    # features whose mean (100) is large against their spread (0.1): float32 distances lose the spread
+    g = rng(0)
+    real = 100 + 0.1 * g.standard_normal((500, 64))
+    fake = 100 + 0.1 * g.standard_normal((500, 64)) + 0.02
+    return real, fake
+
+
+def _precision_recall_f64(real, fake, k=3):
+    """Plain float64 NumPy reference: pairwise differences, no |x|^2 + |y|^2 - 2 x.y expansion."""
+
+    def d2(x, y):
+        return ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+
+    rr, ff = d2(real, real), d2(fake, fake)
+    np.fill_diagonal(rr, np.inf)
+    np.fill_diagonal(ff, np.inf)
+    radius_r, radius_f = np.sort(rr, 1)[:, k - 1], np.sort(ff, 1)[:, k - 1]
+    precision = (d2(fake, real) <= radius_r[None, :]).any(1).mean()
+    recall = (d2(real, fake) <= radius_f[None, :]).any(1).mean()
+    return float(precision), float(recall)
+
+
+def test_precision_recall_large_mean_matches_float64_reference():
+    real, fake = _large_mean_small_spread()
+    expected = _precision_recall_f64(real, fake)
+    assert expected[0] == pytest.approx(0.554)  # float32 distances gave 0.84
+    assert precision_recall(real, fake, k=3) == expected
+
+
+def test_kid_large_mean_matches_float64_reference():
+    real, fake = _large_mean_small_spread()
+    m, d = len(real), real.shape[1]
+    kxx, kyy, kxy = (
+        ((real @ real.T) / d + 1) ** 3,
+        ((fake @ fake.T) / d + 1) ** 3,
+        ((real @ fake.T) / d + 1) ** 3,
+    )
+    same = kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)
+    expected = same / (m * (m - 1)) - 2 * kxy.sum() / (m * m)
+    mean, std = kid(real, fake)  # 500 rows each: one estimate on the whole sets
+    assert std == 0.0
+    assert mean == pytest.approx(expected, rel=1e-9)  # float32 kernels gave 353575 against 356345
 
 
 def test_precision_recall_validates_k():

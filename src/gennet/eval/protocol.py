@@ -12,6 +12,7 @@ imports it, so `train/` may use the metric modules without a cycle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,22 @@ from ..viz import to_uint8
 from . import pixel_metrics as M
 from .features import extractor_for
 from .scoring import Scorer
+from .suites import computes, suites_for
+
+
+@dataclass(frozen=True)
+class SuiteContext:
+    """What every suite's compute function gets: the run, its held-out images and the caller's options."""
+
+    run: Run
+    data: ImageData  # the held-out split, n images (all by default)
+    x: torch.Tensor  # data.images as floats in [0, 1] on the run's device
+    n: int | None
+    k: int
+    seed: int
+    metrics: Any
+    floor: bool
+    extractor: Any
 
 
 def evaluate(
@@ -40,16 +57,18 @@ def evaluate(
     floor: bool = True,
     extractor=None,
 ) -> dict[str, Any]:
-    """Every metric the model supports, on the held-out split:
+    """Every registered suite (``eval.suites``) the model's capabilities allow, on the held-out split:
 
     - reconstruction MSE/BCE/PSNR/SSIM (models that reconstruct);
     - ELBO and the importance-weighted NLL with k samples, nats/image (likelihood models);
+    - translation: FID/KID both ways, cycle error, class kept (translators; see evaluate_translation);
     - for models that sample: FID, KID, precision/recall, mode coverage and the classifier score
       of n samples against the held-out images, in the shipped feature network's space, with the
       real-vs-real floor (training images against the same reference, same n) under "floor".
 
     `n` defaults to the size of the held-out split; `extractor` overrides the shipped network
-    (any callable images -> (features (N, D), probabilities (N, K)))."""
+    (any callable images -> (features (N, D), probabilities (N, K))). FID depends on n and on the
+    reference size: "protocol" records both ("samples", "reference_images")."""
     run = as_run(run)
     data = heldout(run, n)
     x = float_images(run, data.images)
@@ -58,38 +77,55 @@ def evaluate(
         "model": run.model.name,
         "protocol": {"dataset": run.config.data, "split": "test", "heldout_images": len(x), "seed": seed},
     }
-    model = run.model
-    if model.can("reconstruct"):
-        rec = batched(model.reconstruct, x)
-        out.update(
-            {
-                "recon_mse": M.mse(rec, x),
-                "recon_bce": M.bce(rec, x),
-                "recon_psnr": M.psnr(rec, x),
-                "recon_ssim": M.ssim(rec, x),
-            }
-        )
-    if model.can("likelihood"):
-        elbo = batched(model.elbo, x)
-        nll = batched(lambda b: -model.log_likelihood(b, k=k), x, size=100)
-        out.update({"elbo_nats": float(elbo.mean()), "iw_nll_nats": float(nll.mean()), "iw_k": k})
-        out["protocol"]["nll_note"] = (
-            "Bernoulli likelihood of grayscale pixel intensities (not binarized)"
-            if getattr(model.cfg, "likelihood", "") == "bernoulli"
-            else "Gaussian density of pixel intensities in [0, 1]"
-        )
-    if model.can("translate"):  # CycleGAN: both directions, FID/KID, cycle error, class kept
-        res = evaluate_translation(run, n=n, seed=seed, floor=floor)
-        out["protocol"].update(res.pop("protocol"))
+    ctx = SuiteContext(run, data, x, n, k, seed, metrics, floor, extractor)
+    for suite in suites_for(run.model.capabilities):
+        res = dict(suite.compute(ctx))
+        out["protocol"].update(res.pop("protocol", {}))
         out.update(res)
-        return out
-    if model.can("sample"):
-        n_samples = n or len(data)
-        images = sample(run, n_samples, seed=seed)
-        scored = score(run.config, images, n_samples, metrics, floor, seed, extractor)
-        out["protocol"].update(scored.pop("protocol"))
-        out.update(scored)
     return out
+
+
+@computes("reconstruction")
+def _reconstruction(ctx: SuiteContext) -> dict[str, Any]:
+    rec = batched(ctx.run.model.reconstruct, ctx.x)
+    return {
+        "recon_mse": M.mse(rec, ctx.x),
+        "recon_bce": M.bce(rec, ctx.x),
+        "recon_psnr": M.psnr(rec, ctx.x),
+        "recon_ssim": M.ssim(rec, ctx.x),
+    }
+
+
+@computes("likelihood")
+def _likelihood(ctx: SuiteContext) -> dict[str, Any]:
+    model, k = ctx.run.model, ctx.k
+    elbo = batched(model.elbo, ctx.x)
+    nll = batched(lambda b: -model.log_likelihood(b, k=k), ctx.x, size=100)
+    note = (
+        "Bernoulli likelihood of grayscale pixel intensities (not binarized)"
+        if getattr(model.cfg, "likelihood", "") == "bernoulli"
+        else "Gaussian density of pixel intensities in [0, 1]"
+    )
+    return {
+        "elbo_nats": float(elbo.mean()),
+        "iw_nll_nats": float(nll.mean()),
+        "iw_k": k,
+        "protocol": {"nll_note": note},
+    }
+
+
+@computes("translation")
+def _translation(ctx: SuiteContext) -> dict[str, Any]:
+    res = evaluate_translation(ctx.run, n=ctx.n, seed=ctx.seed, floor=ctx.floor)
+    res.pop("model")
+    return res
+
+
+@computes("sample")
+def _sample(ctx: SuiteContext) -> dict[str, Any]:
+    n_samples = ctx.n or len(ctx.data)
+    images = sample(ctx.run, n_samples, seed=ctx.seed)
+    return score(ctx.run.config, images, n_samples, ctx.metrics, ctx.floor, ctx.seed, ctx.extractor)
 
 
 def score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, extractor) -> dict[str, Any]:
@@ -105,7 +141,13 @@ def score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, ex
         }
     train_images = load_split(tcfg, "train").images.numpy() if floor else None
     scorer = Scorer(extractor, reference.images.numpy(), train_images, seed=seed)
-    proto.update({"reference": f"{tcfg.data} test split ({len(reference)} images)", "samples": n})
+    proto.update(
+        {
+            "reference": f"{tcfg.data} test split ({len(reference)} images)",
+            "samples": n,
+            "reference_images": len(reference),
+        }
+    )
     res = scorer.score(images, metrics)
     proto["scoring_seconds"] = scorer.last_seconds
     if res.get("num_classes"):
@@ -176,6 +218,9 @@ def evaluate_translation(
     - class_kept_AtoB / _BtoA (digit pairs): share of translations the feature network classes as
       their input's digit, beside class_acc_real_A / _B, its accuracy on real images of each domain;
       target_class_AtoB / _BtoA (sneakers <-> boots): share classed as the target domain's class.
+
+    "protocol" records the FID sample and reference counts of each direction ("samples",
+    "reference_images"): FIDs at other counts do not compare.
     """
     run = as_run(run)
     run.model.require("translate")
@@ -192,34 +237,62 @@ def evaluate_translation(
     baseline: dict[str, float] = {}
     train = dict(zip("AB", domains(run, "train"), strict=True)) if floor else None
     for src, dst, tag in (("A", "B", "AtoB"), ("B", "A", "BtoA")):
-        x = float_images(run, test[src].images)
-        t, r = cycle_images(run, x, tag)
-        xc = x.cpu()
-        out[f"cycle_l1_{src}"] = float((r - xc).abs().mean())
-        out[f"cycle_psnr_{src}"] = M.psnr(r, xc)
-        trans = to_uint8(t)
-        reference = _view(test[dst].images.numpy(), dst, pair, fid=True)
-        train_imgs = _view(train[dst].images.numpy(), dst, pair, fid=True) if train is not None else None
-        scorer = Scorer(extractor, reference, train_imgs, seed=seed)
-        res = scorer.score(_view(trans, dst, pair, fid=True), ["fid", "kid"])
-        out[f"fid_{tag}"], out[f"kid_{tag}"] = res["fid"], res["kid"]
-        base = scorer.score(_view(test[src].images.numpy(), dst, pair, fid=True), ["fid", "kid"])
-        baseline[f"fid_{tag}"], baseline[f"kid_{tag}"] = base["fid"], base["kid"]
-        if floor:
-            fl = scorer.floor(len(trans), ["fid", "kid"])
-            floors[f"fid_{tag}"], floors[f"kid_{tag}"] = fl["fid"], fl["kid"]
-        _class_scores(extractor, pair, out, test[src], trans, tag, dst)
-    if pair is not None and pair.class_rule == "keep":
-        for dom in "AB":
-            _, probs = extractor(_view(test[dom].images.numpy(), dom, pair))
-            out[f"class_acc_real_{dom}"] = float((probs.argmax(1) == test[dom].labels.numpy()).mean())
-            if dom == "B" and pair.view_b is not None:
-                _, raw = extractor(test[dom].images.numpy())
-                out["class_acc_real_B_raw"] = float((raw.argmax(1) == test[dom].labels.numpy()).mean())
-    out["protocol"] = {
-        "dataset": run.config.data,
+        scored = _one_direction(run, extractor, pair, test, train, (src, dst, tag), seed)
+        out.update(scored["metrics"])
+        baseline.update(scored["baseline"])
+        floors.update(scored["floor"])
+    _real_class_accuracy(extractor, pair, test, out)
+    out["protocol"] = _translation_protocol(run.config.data, test, seed, extractor, reason, pair, floor)
+    out["baseline"] = baseline
+    if floor:
+        out["floor"] = floors
+    return out
+
+
+def _one_direction(run: Run, extractor, pair, test: dict, train: dict | None, way: tuple, seed: int) -> dict:
+    """Cycle error, FID/KID (+ baseline and floor) and class scores of one direction `way` (src, dst, tag)."""
+    src, dst, tag = way
+    x = float_images(run, test[src].images)
+    t, r = cycle_images(run, x, tag)
+    xc = x.cpu()
+    out = {f"cycle_l1_{src}": float((r - xc).abs().mean()), f"cycle_psnr_{src}": M.psnr(r, xc)}
+    trans = to_uint8(t)
+    reference = _view(test[dst].images.numpy(), dst, pair, fid=True)
+    train_imgs = _view(train[dst].images.numpy(), dst, pair, fid=True) if train is not None else None
+    scorer = Scorer(extractor, reference, train_imgs, seed=seed)
+    res = scorer.score(_view(trans, dst, pair, fid=True), ["fid", "kid"])
+    out[f"fid_{tag}"], out[f"kid_{tag}"] = res["fid"], res["kid"]
+    base = scorer.score(_view(test[src].images.numpy(), dst, pair, fid=True), ["fid", "kid"])
+    baseline = {f"fid_{tag}": base["fid"], f"kid_{tag}": base["kid"]}
+    floors = {}
+    if train is not None:
+        fl = scorer.floor(len(trans), ["fid", "kid"])
+        floors = {f"fid_{tag}": fl["fid"], f"kid_{tag}": fl["kid"]}
+    _class_scores(extractor, pair, out, test[src], trans, tag, dst)
+    return {"metrics": out, "baseline": baseline, "floor": floors}
+
+
+def _real_class_accuracy(extractor, pair, test: dict, out: dict) -> None:
+    """class_acc_real_A / _B (and _B_raw): the feature network's accuracy on real held-out images."""
+    if pair is None or pair.class_rule != "keep":
+        return
+    for dom in "AB":
+        _, probs = extractor(_view(test[dom].images.numpy(), dom, pair))
+        out[f"class_acc_real_{dom}"] = float((probs.argmax(1) == test[dom].labels.numpy()).mean())
+        if dom == "B" and pair.view_b is not None:
+            _, raw = extractor(test[dom].images.numpy())
+            out["class_acc_real_B_raw"] = float((raw.argmax(1) == test[dom].labels.numpy()).mean())
+
+
+def _translation_protocol(
+    data: str, test: dict, seed: int, extractor, reason: str, pair, floor: bool
+) -> dict:
+    proto = {
+        "dataset": data,
         "split": "test",
         "images": {k: len(v) for k, v in test.items()},
+        "samples": {"AtoB": len(test["A"]), "BtoA": len(test["B"])},
+        "reference_images": {"AtoB": len(test["B"]), "BtoA": len(test["A"])},
         "seed": seed,
         **extractor.protocol(),
         "extractor_reason": reason,
@@ -227,23 +300,15 @@ def evaluate_translation(
         "cycle": "F(G(a)) vs a (A) and G(F(b)) vs b (B); L1 mean and per-image PSNR (dB, capped at 100) "
         "of pixels in [0, 1]",
         "baseline": "the untranslated inputs scored against the target domain",
-        **(
-            {"floor": "real training images of the target domain, same count, same reference"}
-            if floor
-            else {}
-        ),
-        **({"class_rule": pair.class_rule} if pair is not None else {}),
-        **(
-            {
-                "feature_view": f"domain-B images are mapped by {pair.view_b.__name__} before classification"
-                + (" and FID/KID" if pair.view_b_for_fid else "")
-                + "; class_kept_*_raw classify them as they are"
-            }
-            if pair is not None and pair.view_b is not None
-            else {}
-        ),
     }
-    out["baseline"] = baseline
     if floor:
-        out["floor"] = floors
-    return out
+        proto["floor"] = "real training images of the target domain, same count, same reference"
+    if pair is not None:
+        proto["class_rule"] = pair.class_rule
+    if pair is not None and pair.view_b is not None:
+        proto["feature_view"] = (
+            f"domain-B images are mapped by {pair.view_b.__name__} before classification"
+            + (" and FID/KID" if pair.view_b_for_fid else "")
+            + "; class_kept_*_raw classify them as they are"
+        )
+    return proto

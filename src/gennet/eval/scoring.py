@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import feature_metrics as S
 from .features import FeatureExtractor
 
@@ -19,8 +20,6 @@ ALL_METRICS = ("fid", "kid", "precision_recall", "coverage", "classifier_score")
 
 
 def _check(metrics) -> tuple[str, ...]:
-    from ..errors import ConfigError
-
     chosen = tuple(metrics or ALL_METRICS)
     bad = [m for m in chosen if m not in ALL_METRICS]
     if bad:
