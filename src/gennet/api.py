@@ -13,6 +13,8 @@ Where things live: `runs` (configuration, build, train, load, held-out data), `v
 (sample, interpolate, arithmetic), `verbs/autoencoding` (reconstruct, denoise, encode),
 `verbs/translation` (translate), `eval/protocol` (evaluate, evaluate_images, evaluate_translation),
 `io` (reading and writing images).
+
+Layer: above `runs`, `verbs/`, `eval/protocol`, `io`; imported by the CLI, `benchmark` and users.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """`gennet bench`: train a list of models under one time budget, evaluate each with one
-protocol, and write a table (Markdown + JSON) and an offline HTML report."""
+protocol, and write a table (Markdown + JSON) and an offline HTML report.
+
+Layer: beside the CLI: imports `api`, `viz` and `registry`; only the CLI imports it.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Both round-trip through JSON (and read YAML), and every value set from the command line
 (`--set key=value`) is parsed and checked against the field's type hint, so a typo or a
 wrong type is a clear `ConfigError` rather than a crash an hour later.
+
+Layer: a leaf (imports `errors` only); everything above may import it.
 """
 
 from __future__ import annotations

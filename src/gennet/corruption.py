@@ -1,4 +1,7 @@
-"""Input corruptions for denoising: x float (N, C, H, W) in [0, 1] -> corrupted copy, same shape."""
+"""Input corruptions for denoising: x float (N, C, H, W) in [0, 1] -> corrupted copy, same shape.
+
+Layer: a leaf (imports `errors`); models and the denoise verb use it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Errors gennet raises on purpose. Every one carries a message meant for the user."""
+"""Errors gennet raises on purpose. Every one carries a message meant for the user.
+
+Layer: the bottom: imports nothing; every module may import it.
+"""
 
 
 class GennetError(Exception):

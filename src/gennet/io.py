@@ -1,4 +1,7 @@
-"""Reading user images for the verbs and writing results as .png grids or .npz arrays."""
+"""Reading user images for the verbs and writing results as .png grids or .npz arrays.
+
+Layer: imports `data` (the folder loader) and `viz` (writers); the verbs and the CLI use it.
+"""
 
 from __future__ import annotations
 

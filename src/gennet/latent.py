@@ -3,6 +3,8 @@
 Pure functions of tensors, used by the ``interpolate`` (and ``arithmetic``) verbs. Latent codes are
 vectors of shape (D,); batched codes of shape (B, D) are accepted too, in which case every output
 gains the batch dimension after the time one: (T, B, D).
+
+Layer: a leaf (torch only); the generation verbs use it.
 """
 
 from __future__ import annotations

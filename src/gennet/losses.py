@@ -2,6 +2,8 @@
 
 Reconstruction losses are summed over pixels (nats per image for BCE), the convention of the
 VAE literature, so that KL and reconstruction terms share one scale.
+
+Layer: imports `eval.pixel_metrics` (the Gaussian KL) and torch; the model families use it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Name -> class registries. Models register with a decorator; the CLI reads its choices here."""
+"""Name -> class registries. Models register with a decorator; the CLI reads its choices here.
+
+Layer: a leaf (imports `errors`); `models/` registers into it, and it imports that package
+only to fill itself (a registry importing its plugin package).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 Each subcommand is a `Command` (`cli/base.py`) in `cli/training.py` or `cli/verbs.py`; `COMMANDS`
 below is the one table the parser and the dispatch are built from, in the order `--help` lists them.
+
+Layer: the top. Imports the facade `gennet.api` and a few public helpers (config.parse_set,
+io, viz, registry, models.labels); nothing imports it but `__main__`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Offline evaluation: reconstruction metrics and Gaussian log densities."""
+"""Offline evaluation: reconstruction metrics and Gaussian log densities.
+
+Layer: `eval/` holds pure metric modules (pixel_metrics, feature_metrics, likelihood,
+features, scoring, suites) that import only `errors`, torch, NumPy and SciPy, so `train/` and
+`losses` may use them; `protocol.py`, the evaluation protocol, sits above `runs` and the verbs
+and is imported only by `api` (this package does not import it).
+"""
 
 from gennet.eval.pixel_metrics import (
     PSNR_CAP_DB,

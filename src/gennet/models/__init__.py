@@ -1,4 +1,8 @@
-"""Model families. Importing this package registers every family by name."""
+"""Model families. Importing this package registers every family by name.
+
+Layer: the families import `models.base`, `nn/`, `losses`, `optim`, `data` (DataSpec),
+`registry` and `errors`; never `train/`, `runs`, the verbs or `api`.
+"""
 
 from . import aae, autoencoder, bigan, cyclegan, gan, vae  # noqa: F401
 from .base import Batch, GenerativeModel, OptimSpec, Phase

@@ -1,4 +1,7 @@
-"""Shared building blocks."""
+"""Shared building blocks.
+
+Layer: networks only: imports torch and `errors`; the model families import it.
+"""
 
 from .blocks import MLP, ConvDecoder, ConvEncoder, conv_stages
 

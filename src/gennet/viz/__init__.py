@@ -1,4 +1,8 @@
-"""Pictures of what the networks do: image grids, latent scatter plots and loss curves."""
+"""Pictures of what the networks do: image grids, latent scatter plots and loss curves.
+
+Layer: imports NumPy, Pillow, matplotlib and `eval.suites` (metric declarations for the
+report); never `runs`, the verbs or `api`.
+"""
 
 from gennet.viz.grid import make_grid, save_grid, save_image_npz, save_rows, to_uint8
 from gennet.viz.plots import latent_scatter, loss_curves, pca_2d, read_loss_series
