@@ -29,17 +29,17 @@ class Staged(GenerativeModel):
     capabilities = frozenset()
     ema_modules = ("g",)
 
-    def __init__(self, spec, reg_every=2, boundary=3):
+    def __init__(self, spec, reg_every=2, boundary=3, reset=False):
         super().__init__(None, spec)
         self.d = nn.Linear(spec.channels * spec.height * spec.width, 1)
         self.g = nn.Linear(1, 1)
-        self.reg_every, self.boundary = reg_every, boundary
+        self.reg_every, self.boundary, self.reset = reg_every, boundary, reset
         self.log: list[tuple] = []
 
-    def stage(self, step):
+    def stage(self, step, images_seen):
         if step < self.boundary:
             return Stage(0, batch_size=8, alpha=step / self.boundary)
-        return Stage(1, batch_size=16, lr_scale=0.5)
+        return Stage(1, batch_size=16, lr_scale=0.5, reset_optimizers=self.reset)
 
     def phases(self):
         return [
@@ -85,18 +85,19 @@ def test_scratch_stages_and_shared_optimizer(tmp_path):
     assert tr.optimizers["G"].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5)
 
 
-def test_resume_across_a_stage_boundary_is_exact(tmp_path):
+@pytest.mark.parametrize("stop", [4, 3])  # inside stage 1; exactly at its first step
+def test_resume_across_a_stage_boundary_is_exact(tmp_path, stop):
     def run(out, steps, resume=False):
         torch.manual_seed(0)
-        model = Staged(DATA.spec)
-        tr = Trainer(model, DATA, _cfg(steps=steps, checkpoint_every=4, ema_kimg=0.05), out, CPU)
+        model = Staged(DATA.spec, reset=True)
+        tr = Trainer(model, DATA, _cfg(steps=steps, checkpoint_every=stop, ema_kimg=0.05), out, CPU)
         tr.fit(resume=resume)
         return model, tr
 
     straight, _ = run(tmp_path / "a", 6)
-    run(tmp_path / "b", 4)  # stops inside stage 1: resume must re-read its batch size and lr scale
+    run(tmp_path / "b", stop)  # resume must re-read the stage's batch size, lr scale and reset
     resumed, tr = run(tmp_path / "b", 6, resume=True)
-    assert tr.loader.batch_size == 16 and [r[3] for r in resumed.log if r[0] == "D"] == [16, 16]
+    assert tr.loader.batch_size == 16 and [r[3] for r in resumed.log if r[0] == "D"] == [16] * (6 - stop)
     for k, v in straight.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
     ea, eb = (
@@ -104,6 +105,14 @@ def test_resume_across_a_stage_boundary_is_exact(tmp_path):
         load_weights(tmp_path / "b" / "ema.safetensors"),
     )
     assert all(torch.equal(ea[k], eb[k]) for k in ea)
+
+
+def test_a_stage_may_reset_the_optimizers(tmp_path):
+    model = Staged(DATA.spec, reset=True)
+    tr = Trainer(model, DATA, _cfg(), tmp_path, CPU)
+    tr.fit()
+    adam = tr.optimizers["D"].state[model.d.weight]
+    assert int(adam["step"]) == 3 + 1  # cleared entering stage 1 (step 3): steps 3-5 and D_reg at 4
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ is the one differentiated. For example:
 
 `ctx` is the `StepContext` of the step: the step, the run's length, the current `Stage` of the
 model's schedule and a scratch dict that lives for one step (a GAN's D phase leaves its fakes
-there for the G phase). A model may declare a schedule of stages (`stage(step)`: resolution,
-fade-in alpha, batch size, learning-rate scale) as a pure function of the step, so a resumed run
-is in the same stage as an unbroken one; and the modules its EMA averages (`ema_modules`).
+there for the G phase). A model may declare a schedule of stages (`stage(step, images_seen)`:
+resolution, fade-in alpha, batch size, learning-rate scale, optimizer reset) as a pure function
+of the step and the images shown, so a resumed run is in the same stage as an unbroken one; and
+the modules its EMA averages (`ema_modules`).
 
 Under torchrun the trainer calls the model through one DistributedDataParallel wrapper as
 `ddp(phase_name, batch, ctx)`, which lands in `forward` below, so every phase's gradients are
@@ -58,15 +59,17 @@ class Batch:
 
 @dataclass(frozen=True)
 class Stage:
-    """Where a model's schedule stands at a step. The trainer re-reads it at stage boundaries
-    (a new `index`): it sets the batch size and scales every learning rate; `alpha` (fade-in of
-    the newest layers, 0 -> 1 within a stage) and `resolution` are for the model's own use."""
+    """Where a model's schedule stands at a step. At stage boundaries (a new `index`) the trainer
+    reads `batch_size`, `lr_scale` and `reset_optimizers`, which must stay fixed within a stage;
+    `alpha` (fade-in of the newest layers, 0 -> 1 within a stage) and `resolution` are for the
+    model's own use, handed to its phases every step in `ctx.stage`."""
 
     index: int = 0
     resolution: int | None = None
     alpha: float = 1.0
     batch_size: int | None = None  # None: the run's batch_size
     lr_scale: float = 1.0
+    reset_optimizers: bool = False  # entering this stage clears every optimizer's state (ProGAN)
 
 
 @dataclass
@@ -144,8 +147,9 @@ class GenerativeModel(nn.Module):
     def forward(self, phase: str, batch: Batch, ctx: StepContext) -> LossDict:  # noqa: D401
         return self._phase_map[phase].loss(batch, ctx)
 
-    def stage(self, step: int) -> Stage:
-        """The stage of the model's schedule at `step`, a pure function of it. Default: one stage."""
+    def stage(self, step: int, images_seen: int) -> Stage:
+        """The stage of the model's schedule before `step`, when `images_seen` training images have
+        been shown: a pure function of the two (both are restored on resume). Default: one stage."""
         return Stage()
 
     # Names of the top-level modules the EMA averages (e.g. ("G",): the generator, not D);

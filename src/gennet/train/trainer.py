@@ -94,6 +94,7 @@ class Trainer:
         self.step = 0
         self.images_seen = 0  # global: every process's share of every batch
         self.stage: Stage | None = None
+        self._loaded_stage: int | None = None  # the stage index a resumed checkpoint was in
         self.last_checkpoint_step: int | None = None
         self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"
         self._tb = None
@@ -104,6 +105,7 @@ class Trainer:
             "step": self.step,
             "model": self.model.state_dict(),
             "images_seen": self.images_seen,
+            "stage": self.stage.index if self.stage is not None else None,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "loader": self.loader.state_dict(),
@@ -118,6 +120,7 @@ class Trainer:
         self.loader.load_state_dict(state["loader"])
         self.step = int(state["step"])
         self.images_seen = int(state.get("images_seen", self.step * self.cfg.batch_size))
+        self._loaded_stage = state.get("stage")
 
     def resume(self) -> None:
         if not self.ckpt_path.is_file():
@@ -164,7 +167,12 @@ class Trainer:
             p.requires_grad_(False)
 
     def _enter_stage(self, stage: Stage) -> None:
-        """At a stage boundary: the stage's batch size (the run's when it names none)."""
+        """At a stage boundary: the stage's batch size (the run's when it names none), and a reset of
+        every optimizer's state where the stage asks (not on resume: the checkpoint holds it)."""
+        before = self.stage.index if self.stage is not None else self._loaded_stage
+        if stage.reset_optimizers and before is not None and before != stage.index:
+            for opt in self.optimizers.values():
+                opt.state.clear()
         self.stage = stage
         self.loader.set_batch_size(stage.batch_size or self.cfg.batch_size)
 
@@ -180,8 +188,8 @@ class Trainer:
     def _train_step(self, sums: dict, counts: dict) -> None:
         """One step: every phase due at it, in a fresh context; then the EMA; then the next lrs."""
         self._reseed(step_seed(self.cfg.seed, self.step, self.dist.rank))
-        stage = self.model.stage(self.step)
-        if stage != self.stage:
+        stage = self.model.stage(self.step, self.images_seen)
+        if stage.index != getattr(self.stage, "index", None):
             self._enter_stage(stage)
             self._set_learning_rates()
         ctx = StepContext(self.step, self.cfg.steps, stage, self.images_seen)
