@@ -106,6 +106,14 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, alpha: Tensor | None = 
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
+def r1_penalty(scores: Tensor, real: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): E_x ||grad_x D(x)||^2 over real images, summed over pixels and
+    averaged over the batch. `scores` (N,) must come from `real`, which requires grad; the graph is
+    kept (create_graph) so the penalty trains D."""
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
 def cycle_loss(reconstructed: Tensor, original: Tensor) -> Tensor:
     """CycleGAN's cycle-consistency term for one direction: ||F(G(x)) - x||_1, mean over pixels."""
     return (reconstructed - original).abs().mean()

@@ -13,17 +13,29 @@ from .errors import ConfigError
 _MODELS: dict[str, dict[str, Any]] = {}
 
 
-def register_model(name: str, *, description: str = "", defaults: dict[str, Any] | None = None):
+def register_model(
+    name: str,
+    *,
+    description: str = "",
+    defaults: dict[str, Any] | None = None,
+    train_defaults: dict[str, Any] | None = None,
+):
     """Register a model class under `name`.
 
     `defaults` overrides fields of the class's `Config` for this name, so one class can serve
-    several names (e.g. `ae`, `sparse-ae`, `denoising-ae`) without copies.
+    several names (e.g. `ae`, `sparse-ae`, `denoising-ae`) without copies; `train_defaults`
+    overrides `TrainConfig` defaults for runs of this model (a config file or --set still wins).
     """
 
     def wrap(cls):
         if name in _MODELS:
             raise RuntimeError(f"model {name!r} registered twice")
-        _MODELS[name] = {"cls": cls, "description": description, "defaults": dict(defaults or {})}
+        _MODELS[name] = {
+            "cls": cls,
+            "description": description,
+            "defaults": dict(defaults or {}),
+            "train_defaults": dict(train_defaults or {}),
+        }
         return cls
 
     return wrap

@@ -79,6 +79,9 @@ def resolve_config(
         t["model"] = model
     train_over.update(t)
     model_over.update(m)
+    name = train_over.get("model", TrainConfig.model)
+    # the model's own training defaults (StyleGAN's EMA half-life) sit below everything given
+    train_over = {**model_entry(name)["train_defaults"], **train_over}
     tcfg = apply_overrides(TrainConfig(), train_over, what="train")
     mcfg = model_config(tcfg.model, model_over)
     return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg

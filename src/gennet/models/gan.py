@@ -26,6 +26,7 @@ from ..nn.adversarial import make_discriminator, make_generator
 from ..optim import linear_decay
 from ..registry import register_model
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .labels import label_tensor
 
 LossKind = Literal["minimax", "non-saturating", "wasserstein", "hinge", "least-squares"]
 
@@ -212,20 +213,7 @@ class GAN(GenerativeModel):
     # ---- verbs ------------------------------------------------------------------------------
     def check_labels(self, labels, n: int) -> Tensor | None:
         """Labels for n samples: None -> 0, 1, ..., K-1, 0, 1, ... (conditional models); validated."""
-        if not self.num_classes:
-            if labels is not None:
-                raise GennetError(f"model {self.name!r} is not conditional; it takes no labels")
-            return None
-        if labels is None:
-            return torch.arange(n, device=self.device) % self.num_classes
-        y = torch.as_tensor(labels, dtype=torch.long).flatten().to(self.device)
-        if y.numel() == 1:
-            y = y.expand(n)
-        if y.numel() != n:
-            raise GennetError(f"got {y.numel()} labels for {n} samples; give one label or one per sample")
-        if int(y.min()) < 0 or int(y.max()) >= self.num_classes:
-            raise GennetError(f"labels must be in 0..{self.num_classes - 1}; got {sorted(set(y.tolist()))}")
-        return y
+        return label_tensor(labels, n, self.num_classes, self.name, self.device)
 
     def decode(self, z: Tensor, labels=None) -> Tensor:
         """(N, latent_dim) [, labels] -> images (N, C, H, W) in [0, 1]."""

@@ -1,12 +1,14 @@
 """Class labels as users write them: "3", "3,3,4" or class names -> class indices.
 
 The one place that reads a label from text; the CLI (`--labels`, `--terms`) and the verbs
-(`api.arithmetic`) use it. Tensors of labels are validated by the models (`GAN.check_labels`).
+(`api.arithmetic`) use it; `label_tensor` validates the labels a conditional model is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import torch
 
 from ..errors import GennetError
 
@@ -51,3 +53,22 @@ def parse_labels(
     if len(vals) not in (1, n):
         raise GennetError(f"--labels: give one label or {n} (one per image); got {len(vals)}")
     return vals * n if len(vals) == 1 else vals
+
+
+def label_tensor(labels, n: int, num_classes: int, model: str, device=None) -> torch.Tensor | None:
+    """Labels for n samples of a model with `num_classes` classes (0: not conditional), validated:
+    None -> 0, 1, ..., K-1, 0, 1, ... for a conditional model; one label -> repeated; else one each."""
+    if not num_classes:
+        if labels is not None:
+            raise GennetError(f"model {model!r} is not conditional; it takes no labels")
+        return None
+    if labels is None:
+        return torch.arange(n, device=device) % num_classes
+    y = torch.as_tensor(labels, dtype=torch.long).flatten().to(device)
+    if y.numel() == 1:
+        y = y.expand(n)
+    if y.numel() != n:
+        raise GennetError(f"got {y.numel()} labels for {n} samples; give one label or one per sample")
+    if int(y.min()) < 0 or int(y.max()) >= num_classes:
+        raise GennetError(f"labels must be in 0..{num_classes - 1}; got {sorted(set(y.tolist()))}")
+    return y
