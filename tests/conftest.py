@@ -15,6 +15,10 @@ TINY = {
     "base_channels": 8,  # GAN / CycleGAN widths
     "disc_hidden": (16,),  # latent and joint discriminators
     "n_blocks": 1,  # residual blocks of a translation generator
+    "fmap_base": 64,  # StyleGAN widths: min(64 / 2^stage, 16) channels
+    "fmap_max": 16,
+    "w_dim": 8,
+    "mapping_layers": 2,
 }
 
 
