@@ -19,6 +19,7 @@ TINY = {
     "fmap_max": 16,
     "w_dim": 8,
     "mapping_layers": 2,
+    "start_resolution": 1024,  # StyleGAN: start at the data's full resolution, so every block trains
 }
 
 

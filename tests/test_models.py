@@ -89,8 +89,9 @@ def test_train_step_changes_every_phase_parameter(name, arch, tmp_path):
     params = dict(model.named_parameters())
     phase_params = {id(p) for ph in model.training_phases() for p in ph.params}
     assert phase_params, "a model must declare parameters to train"
+    idle = model.idle_parameters()  # e.g. StyleGAN's ToRGB layers of other resolutions
     for key, p in params.items():
-        if id(p) in phase_params:
+        if id(p) in phase_params and key not in idle:
             assert not torch.equal(before[key], p.detach()), f"{name}: parameter {key} did not change"
 
 
@@ -116,7 +117,7 @@ def test_save_load_is_exact(name, arch, tmp_path):
         tmp_path / "config.json",
         {"train": tcfg, "model": tcfg.model_args, "data_spec": _data(name).spec.to_dict()},
     )
-    run = api.load(tmp_path, device="cpu")
+    run = api.load(tmp_path, device="cpu", ema=False)  # the live weights (StyleGAN keeps an EMA by default)
     a, b = model.state_dict(), run.model.state_dict()
     assert a.keys() == b.keys()
     for k in a:

@@ -152,6 +152,11 @@ class GenerativeModel(nn.Module):
         been shown: a pure function of the two (both are restored on resume). Default: one stage."""
         return Stage()
 
+    def idle_parameters(self) -> set[str]:
+        """Names of phase parameters that a step at the current stage leaves untouched (progressive
+        growing: the ToRGB layers of other resolutions). Default: none."""
+        return set()
+
     # Names of the top-level modules the EMA averages (e.g. ("G",): the generator, not D);
     # None averages the whole model.
     ema_modules: ClassVar[tuple[str, ...] | None] = None

@@ -213,10 +213,12 @@ class StyleGAN(GenerativeModel):
         return self.D(x, stage.resolution, stage.alpha, y)
 
     def _r1(self, real: Tensor, stage: Stage, y: Tensor | None) -> tuple[Tensor, Tensor]:
-        """(D(real), R1 = E ||grad_x D(x)||^2 on reals) in one forward."""
+        """(D(real), R1 = E ||grad_x D(x)||^2 on reals) in one forward. The authors take the gradient
+        with respect to reals upsampled to the final size, which D first averages back down: that
+        is this penalty at the current resolution divided by (final / current)^2, so we divide."""
         real = real.detach().requires_grad_(True)
         scores = self._score(real, stage, y)
-        return scores, losses.r1_penalty(scores, real)
+        return scores, losses.r1_penalty(scores, real) / (self.side // stage.resolution) ** 2
 
     def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         cfg, stage, y = self.cfg, ctx.stage, self._labels(batch)
@@ -295,5 +297,23 @@ class StyleGAN(GenerativeModel):
         truncation: float = 1.0,
         truncation_cutoff: int | None = None,
     ) -> Tensor:
+        """n images; with a `generator`, its draws decide the codes and the noise inputs alike."""
         w = self.mapping_of(self.latent_prior(n, generator), labels)
-        return self.synthesize(self.truncate(w, truncation, truncation_cutoff))
+        ws = self.truncate(w, truncation, truncation_cutoff)
+        if generator is None:
+            return self.synthesize(ws)
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            return self.synthesize(ws)
+
+    def idle_parameters(self) -> set[str]:
+        """ToRGB / FromRGB layers of resolutions the current stage does not use."""
+        res, alpha = int(self.stage_resolution), float(self.stage_alpha)
+        used = {res} | ({res // 2} if alpha < 1.0 else set())
+        idle = set()
+        for name, _ in self.named_parameters():
+            parts = name.split(".")
+            if parts[1] in ("torgb", "fromrgb") and 2 ** (int(parts[2]) + 2) not in used:
+                idle.add(name)
+        return idle
