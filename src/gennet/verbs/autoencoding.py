@@ -16,6 +16,7 @@ from ..corruption import corrupt
 from ..eval import pixel_metrics as M
 from ..runs import Run, as_run, batched, float_images, heldout
 from ..viz import to_uint8
+from .capability import require
 
 
 def reconstruct(run: Run | str | Path, images=None, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,7 @@ def denoise(
 def encode(run: Run | str | Path, images=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Latent codes (N, latent_dim) of `images`, or of the whole held-out split with its labels."""
     run = as_run(run)
-    run.model.require("encode")
+    require(run.model, "encode")
     labels = None
     if images is None:
         data = heldout(run)
