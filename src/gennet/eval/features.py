@@ -89,6 +89,25 @@ class FeatureExtractor:
             probs.append(F.softmax(self.net.head(f), dim=1).double().numpy())
         return np.concatenate(feats), np.concatenate(probs)
 
+    @torch.no_grad()
+    def embed(self, images: Tensor) -> Tensor:
+        """Float images (N, C, H, W) in [0, 1] -> features (N, D) float32, without `__call__`'s rounding
+        to grey levels (gray by ITU-R 601 luma, antialiased bilinear resize): for distances between
+        images that differ by less than a grey level (perceptual path length)."""
+        self.net.eval()
+        x = images.float().to(next(self.net.parameters()).device)
+        if x.shape[1] == 3:
+            x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(
+                1, keepdim=True
+            )
+        elif x.shape[1] != 1:
+            raise GennetError(f"the feature network takes 1 or 3 channels; got {x.shape[1]}")
+        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+            x = F.interpolate(
+                x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=True
+            )
+        return self.net.features(x.clamp(0, 1)).float()
+
     def protocol(self) -> dict:
         return {
             "extractor": self.name,
