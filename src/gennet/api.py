@@ -11,7 +11,8 @@ Images come back as uint8 numpy arrays (N, C, H, W); inputs may be uint8 or floa
 
 Where things live: `runs` (configuration, build, train, load, held-out data), `verbs/generation`
 (sample, interpolate, arithmetic), `verbs/autoencoding` (reconstruct, denoise, encode),
-`verbs/translation` (translate), `eval/protocol` (evaluate, evaluate_images, evaluate_translation),
+`verbs/translation` (translate), `verbs/style` (style_mix; truncation and paths in W of style models),
+`eval/protocol` (evaluate, evaluate_images, evaluate_translation),
 `io` (reading and writing images).
 
 Layer: above `runs`, `verbs/`, `eval/protocol`, `io`; imported by the CLI, `benchmark` and users.
@@ -27,6 +28,7 @@ from .registry import model_descriptions
 from .runs import Run, build_model, heldout, load, model_config, resolve_config, train
 from .verbs.autoencoding import denoise, encode, reconstruct
 from .verbs.generation import arithmetic, interpolate, sample
+from .verbs.style import style_mix
 from .verbs.translation import save_translation, translate, translate_to
 
 
@@ -60,6 +62,7 @@ __all__ = [
     "resolve_config",
     "sample",
     "save_translation",
+    "style_mix",
     "to_jsonable",
     "train",
     "translate",

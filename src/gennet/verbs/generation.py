@@ -1,7 +1,7 @@
 """Generation verbs: sample, interpolate, latent arithmetic. Images come back uint8 (N, C, H, W).
 
-Layer: imports `runs` (Run, held-out data) and the model layer below it; imported by `api` and
-`eval/protocol.py`.
+Layer: imports `runs` (Run, held-out data), the model layer below it and `verbs.style`/`verbs.capability`;
+imported by `api` and `eval/protocol.py`.
 """
 
 from __future__ import annotations
@@ -18,18 +18,31 @@ from ..latent import interpolation_path
 from ..models.labels import class_index
 from ..runs import Run, as_run, batched, float_images, heldout
 from ..viz import to_uint8
+from .capability import require
+from .style import truncation_kwargs, w_path_images
 
 
-def sample(run: Run | str | Path, n: int, seed: int = 0, labels=None) -> np.ndarray:
-    """n images from the model, uint8 (n, C, H, W); the same seed gives the same images."""
+def sample(
+    run: Run | str | Path,
+    n: int,
+    seed: int = 0,
+    labels=None,
+    truncation: float = 1.0,
+    truncation_cutoff: int | None = None,
+) -> np.ndarray:
+    """n images from the model, uint8 (n, C, H, W); the same seed gives the same images.
+
+    truncation: psi of the truncation trick, w_avg + psi (w - w_avg) on the first `truncation_cutoff`
+    style inputs (all when None); 1 (the default) is off. Style models only (capability style_mix)."""
     run = as_run(run)
     run.model.require("sample")
     if labels is not None:
         run.model.require("conditional")
+    kwargs = truncation_kwargs(run.model, truncation, truncation_cutoff)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     with torch.no_grad():
-        out = run.model.sample(n, labels=labels, generator=g)
+        out = run.model.sample(n, labels=labels, generator=g, **kwargs)
     return to_uint8(out.cpu())
 
 
@@ -40,42 +53,63 @@ def interpolate(
     method: str = "both",
     seed: int = 0,
     between: str = "auto",
+    space: str = "z",
 ) -> tuple[list[np.ndarray], list[str]]:
     """Rows of images walking between two codes. between: "random" (codes from the prior), "real"
     (codes of held-out images; needs an encoder) or "auto" (random if the model samples, else real).
-    method: linear, spherical or both (a row of each). Conditional models keep one label a row."""
+    method: linear, spherical or both (a row of each). Conditional models keep one label a row.
+
+    space "w" (style models): a straight line between the mapped codes w = mapping(z) of random z,
+    synthesized without truncation and with fixed noise (the paper's PPL walks W by lerp, Z by slerp);
+    one linear row a pair, whatever `method` says unless it asks for spherical alone."""
     run = as_run(run)
     model = run.model
     model.require("interpolate")
-    if between not in ("auto", "random", "real"):
-        raise ConfigError(f"between must be auto, random or real; got {between!r}")
-    if between == "auto":
-        between = "random" if model.can("sample") else "real"
+    between = _check_interpolation(model, between, space, method)
     g = torch.Generator().manual_seed(seed)
     if between == "random":
         model.require("sample")
         z = model.latent_prior(2 * pairs, generator=g)
     else:
-        model.require("encode")
+        require(model, "encode", "interpolation between real images")
         data = heldout(run)
         idx = torch.randperm(len(data), generator=g)[: 2 * pairs]
         z = batched(model.encode, float_images(run, data.images[idx]))
     conditional = model.can("conditional")
     row_labels = torch.randint(0, run.spec.num_classes or 1, (pairs,), generator=g) if conditional else None
-    methods = ["linear", "spherical"] if method == "both" else [method]
+    methods = ["linear"] if space == "w" else ["linear", "spherical"] if method == "both" else [method]
     rows, names = [], []
     with torch.no_grad():
         for p in range(pairs):
+            y = None if row_labels is None else row_labels[p].to(z.device)
             for m in methods:
-                path = interpolation_path(z[2 * p], z[2 * p + 1], steps, m)
-                tag = m[:3] if m == "linear" else "slerp"
-                if conditional:
-                    out, tag = model.decode(path, labels=row_labels[p]), f"{tag} y={int(row_labels[p])}"
+                if space == "w":
+                    ends = z[2 * p : 2 * p + 2]
+                    out, tag = w_path_images(model, ends, steps, None if y is None else y.repeat(2)), "lerp W"
                 else:
-                    out = model.decode(path)
+                    path = interpolation_path(z[2 * p], z[2 * p + 1], steps, m)
+                    tag = m[:3] if m == "linear" else "slerp"
+                    out = model.decode(path) if y is None else model.decode(path, labels=y)
                 rows.append(to_uint8(out.cpu()))
-                names.append(tag)
+                names.append(tag if y is None else f"{tag} y={int(y)}")
     return rows, names
+
+
+def _check_interpolation(model, between: str, space: str, method: str) -> str:
+    """Validate interpolate's options; returns `between` with "auto" resolved."""
+    if between not in ("auto", "random", "real"):
+        raise ConfigError(f"between must be auto, random or real; got {between!r}")
+    if space not in ("z", "w"):
+        raise ConfigError(f"space must be z or w; got {space!r}")
+    if between == "auto":
+        between = "random" if model.can("sample") else "real"
+    if space == "w":
+        require(model, "style_mix", "interpolation in W")
+        if between == "real":
+            raise ConfigError("interpolation in W starts from random codes (no encoder maps images to W)")
+        if method == "spherical":
+            raise ConfigError("W is not a Gaussian space: interpolate there linearly (method linear or both)")
+    return between
 
 
 def _codes_by_class(run: Run, wanted: list[int], search: int, g: torch.Generator, min_prob: float):
