@@ -25,10 +25,12 @@ from ..data.unpaired import pair_info
 from ..errors import ConfigError, GennetError
 from ..runs import Run, as_run, batched, float_images, heldout, load_split
 from ..verbs.generation import sample
+from ..verbs.style import path_length
 from ..verbs.translation import cycle_images, domains
 from ..viz import to_uint8
 from . import pixel_metrics as M
 from .features import extractor_for
+from .path_length import EPSILON
 from .scoring import Scorer
 from .suites import computes, suites_for
 
@@ -46,6 +48,7 @@ class SuiteContext:
     metrics: Any
     floor: bool
     extractor: Any
+    ppl_samples: int = 2000
 
 
 def evaluate(
@@ -56,6 +59,7 @@ def evaluate(
     metrics=None,
     floor: bool = True,
     extractor=None,
+    ppl_samples: int = 2000,
 ) -> dict[str, Any]:
     """Every registered suite (``eval.suites``) the model's capabilities allow, on the held-out split:
 
@@ -64,7 +68,9 @@ def evaluate(
     - translation: FID/KID both ways, cycle error, class kept (translators; see evaluate_translation);
     - for models that sample: FID, KID, precision/recall, mode coverage and the classifier score
       of n samples against the held-out images, in the shipped feature network's space, with the
-      real-vs-real floor (training images against the same reference, same n) under "floor".
+      real-vs-real floor (training images against the same reference, same n) under "floor";
+    - style models: the perceptual path length in W and Z (ppl_w, ppl_z) over `ppl_samples` paths,
+      distances in the feature network's space (not the paper's VGG numbers).
 
     `n` defaults to the size of the held-out split; `extractor` overrides the shipped network
     (any callable images -> (features (N, D), probabilities (N, K))). FID depends on n and on the
@@ -77,7 +83,7 @@ def evaluate(
         "model": run.model.name,
         "protocol": {"dataset": run.config.data, "split": "test", "heldout_images": len(x), "seed": seed},
     }
-    ctx = SuiteContext(run, data, x, n, k, seed, metrics, floor, extractor)
+    ctx = SuiteContext(run, data, x, n, k, seed, metrics, floor, extractor, ppl_samples)
     for suite in suites_for(run.model.capabilities):
         res = dict(suite.compute(ctx))
         out["protocol"].update(res.pop("protocol", {}))
@@ -126,6 +132,25 @@ def _sample(ctx: SuiteContext) -> dict[str, Any]:
     n_samples = ctx.n or len(ctx.data)
     images = sample(ctx.run, n_samples, seed=ctx.seed)
     return score(ctx.run.config, images, n_samples, ctx.metrics, ctx.floor, ctx.seed, ctx.extractor)
+
+
+@computes("path_length")
+def _path_length(ctx: SuiteContext) -> dict[str, Any]:
+    extractor, reason = ctx.extractor, "given by the caller"
+    if extractor is None:
+        extractor, reason = extractor_for(ctx.run.config.data)
+    features = getattr(extractor, "embed", None) or (lambda x: torch.as_tensor(extractor(x)[0]))
+    res: dict[str, Any] = {
+        f"ppl_{s}": path_length(ctx.run, features, s, ctx.ppl_samples, ctx.seed) for s in ("w", "z")
+    }
+    res["protocol"] = {
+        "ppl_samples": ctx.ppl_samples,
+        "ppl_epsilon": EPSILON,
+        "ppl_features": getattr(extractor, "name", repr(extractor)),
+        "ppl_note": "perceptual path length in the feature network's space, not VGG16-LPIPS: not "
+        f"comparable with the StyleGAN paper's numbers; feature network {reason}",
+    }
+    return res
 
 
 def score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, extractor) -> dict[str, Any]:

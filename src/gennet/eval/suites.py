@@ -2,8 +2,8 @@
 
 A ``Metric`` is a result key with its short header, its better direction ("lower", "higher" or None) and a
 one-line description; a ``Suite`` groups the metrics that one computation produces, says which model
-capability it needs ("sample", "reconstruct", "likelihood", "translate") and, once ``eval.protocol`` has
-bound it with ``@computes(name)``, holds the function that computes it for a run.
+capability it needs ("sample", "reconstruct", "likelihood", "translate", "style_mix") and, once
+``eval.protocol`` has bound it with ``@computes(name)``, holds the function that computes it for a run.
 
     for suite in suites_for(model.capabilities):   # in evaluation order
         out.update(suite.compute(ctx))
@@ -60,7 +60,7 @@ class Suite:
 SUITES: dict[str, Suite] = {}
 """Registered suites, in evaluation order (suites that draw random numbers run in a fixed order)."""
 
-COLUMN_ORDER = ("sample", "reconstruction", "likelihood", "translation")
+COLUMN_ORDER = ("sample", "path_length", "reconstruction", "likelihood", "translation")
 """Report tables show the suites' metrics in this order (sample quality first)."""
 
 
@@ -255,6 +255,32 @@ register_suite(
             "higher",
             "the Inception Score formula exp(E KL(p(y|x) ‖ p(y))) with the extractor's classifier; at most "
             "the number of classes.",
+        ),
+    ],
+)
+
+PPL_NOTE = (
+    "in gennet's feature space (the shipped feature network, not the paper's VGG16-LPIPS), so it compares "
+    "models scored with the same network on the same data, never with the paper's numbers; "
+    "||f(g(p(t))) - f(g(p(t + 1e-4)))||² / 1e-8, t ~ U(0, 1), mean between the 1st and 99th percentiles."
+)
+
+register_suite(
+    "path_length",
+    "style_mix",
+    "perceptual path length of a style-based generator (StyleGAN), in W and in Z",
+    [
+        Metric(
+            "ppl_w",
+            "PPL W",
+            "lower",
+            "perceptual path length along straight lines between mapped codes w (full paths), " + PPL_NOTE,
+        ),
+        Metric(
+            "ppl_z",
+            "PPL Z",
+            "lower",
+            "perceptual path length along great circles between prior codes z (slerp), " + PPL_NOTE,
         ),
     ],
 )
