@@ -16,7 +16,17 @@ from .. import __version__
 from ..errors import GennetError
 from .base import Command
 from .training import Bench, Config, List, Train
-from .verbs import Arithmetic, Denoise, Encode, Evaluate, Interpolate, Reconstruct, Sample, Translate
+from .verbs import (
+    Arithmetic,
+    Denoise,
+    Encode,
+    Evaluate,
+    Interpolate,
+    Reconstruct,
+    Sample,
+    StyleMix,
+    Translate,
+)
 
 COMMANDS: tuple[type[Command], ...] = (
     Train,
@@ -25,6 +35,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Denoise,
     Encode,
     Interpolate,
+    StyleMix,
     Translate,
     Arithmetic,
     Evaluate,
@@ -45,6 +56,8 @@ EPILOG = """examples:
   gennet arithmetic runs/aae --terms 7 1 3 -o arith.png   # mean z(7) - mean z(1) + mean z(3)
   gennet train cyclegan --data mnist-thick --batch-size 8 --set base_channels=16 n_blocks=3
   gennet translate runs/cyclegan -o grid.png               # held-out A: input / translation / cycle
+  gennet sample runs/stylegan -n 16 --truncation 0.7 -o s.png  # the truncation trick (style models)
+  gennet style-mix runs/stylegan -o mix.png                # coarse / middle / fine styles from B
   gennet config vae > my.yaml                          # every setting, to edit and pass to --config
   torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
 """

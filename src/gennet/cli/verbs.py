@@ -1,5 +1,5 @@
 """Subcommands that use a trained run: sample, reconstruct, denoise, encode, interpolate,
-translate, arithmetic, evaluate. Each loads the run, reads any given images, calls one
+style-mix, translate, arithmetic, evaluate. Each loads the run, reads any given images, calls one
 `gennet.api` verb and writes or prints what it returns."""
 
 from __future__ import annotations
@@ -28,6 +28,22 @@ def _input_option(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("-i", "--input", help=help)
 
 
+def _truncation_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        metavar="PSI",
+        help="style models: w_avg + PSI (w - w_avg); 1 is off (default), 0.5-0.7 trades variety for quality",
+    )
+    p.add_argument(
+        "--truncation-cutoff",
+        type=int,
+        metavar="K",
+        help="truncate only the first K style inputs (the coarse layers); default all",
+    )
+
+
 def _check_suffix(path: str, suffix: str) -> None:
     if Path(path).suffix.lower() != suffix:
         raise GennetError(f"output must end in {suffix}, got {Path(path).name}")
@@ -46,6 +62,7 @@ class Sample(Command):
         s.add_argument(
             "--labels", help="class labels for conditional models: one, or comma-separated, one per image"
         )
+        _truncation_options(s)
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
@@ -53,7 +70,14 @@ class Sample(Command):
         conditional = run.model.can("conditional")
         classes = class_names(run.classes, run.spec.num_classes) if conditional else None
         labels = parse_labels(a.labels, a.n, classes, model=run.model.name)
-        imgs = api.sample(run, a.n, seed=a.seed, labels=labels)
+        imgs = api.sample(
+            run,
+            a.n,
+            seed=a.seed,
+            labels=labels,
+            truncation=a.truncation,
+            truncation_cutoff=a.truncation_cutoff,
+        )
         print(f"wrote {write_images(a.out, imgs, labels=None if labels is None else np.array(labels))}")
 
 
@@ -152,14 +176,55 @@ class Interpolate(Command):
             help="random codes from the prior, or codes of held-out images (needs an encoder); "
             "auto: random when the model samples",
         )
+        i.add_argument(
+            "--space",
+            choices=["z", "w"],
+            default="z",
+            help="z: the latent codes (default); w: straight lines between mapped codes (style models)",
+        )
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         run = api.load(a.run)
         rows, names = api.interpolate(
-            run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed, between=a.between
+            run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed, between=a.between, space=a.space
         )
         print(f"wrote {write_rows(a.out, rows, names, images=np.stack(rows))}")
+
+
+class StyleMix(Command):
+    name = "style-mix"
+    help = "style mixing grid of a StyleGAN run (the paper's figure 3)"
+    description = (
+        "Top row: source B images; left column: source A images. Three blocks of rows: A's styles with "
+        "B's on the coarse (4-8), middle (16-32) and fine (64 and up) resolutions; at smaller sizes the "
+        "available resolutions split into three bands (printed). OUT: .png grid with labelled rows, or "
+        ".npz (sources_a, sources_b, and one (rows, cols, C, H, W) array per band)."
+    )
+
+    @staticmethod
+    def add_arguments(m: argparse.ArgumentParser) -> None:
+        m.add_argument("run")
+        m.add_argument("-o", "--out", required=True, help="output .png (or .npz)")
+        m.add_argument("--rows", type=int, default=5, help="source A images (default 5)")
+        m.add_argument("--cols", type=int, default=5, help="source B images (default 5)")
+        m.add_argument("--seed", type=int, default=0)
+        _truncation_options(m)
+
+    @staticmethod
+    def run(a: argparse.Namespace) -> None:
+        r = api.style_mix(
+            api.load(a.run),
+            rows=a.rows,
+            cols=a.cols,
+            seed=a.seed,
+            truncation=a.truncation,
+            truncation_cutoff=a.truncation_cutoff,
+        )
+        bands = ", ".join(f"{name} {band['span']}" for name, band in r["bands"].items())
+        arrays = {"sources_a": r["sources_a"], "sources_b": r["sources_b"], **r["mixed"]}
+        print(f"rows take B's styles at resolutions: {bands}")
+        print(f"wrote {write_rows(a.out, r['rows'], r['names'], **arrays)}")
 
 
 class Translate(Command):
@@ -249,6 +314,12 @@ class Evaluate(Command):
             "--k", type=int, default=100, help="importance samples for the NLL estimate (default 100)"
         )
         v.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
+        v.add_argument(
+            "--ppl-samples",
+            type=int,
+            default=2000,
+            help="paths behind the perceptual path length (style models)",
+        )
         v.add_argument("--seed", type=int, default=0)
         v.add_argument("--json", help="also write the results to this JSON file")
 
@@ -261,7 +332,15 @@ class Evaluate(Command):
                 images, a.data, data_dir=a.data_dir, metrics=a.metrics, floor=floor, seed=a.seed
             )
         elif a.run:
-            res = api.evaluate(api.load(a.run), n=a.n, k=a.k, seed=a.seed, metrics=a.metrics, floor=floor)
+            res = api.evaluate(
+                api.load(a.run),
+                n=a.n,
+                k=a.k,
+                seed=a.seed,
+                metrics=a.metrics,
+                floor=floor,
+                ppl_samples=a.ppl_samples,
+            )
         else:
             raise GennetError("evaluate needs a run directory or --images FILE.npz")
         print_eval(res, a.json)
