@@ -67,6 +67,7 @@ def interpolate(
     model.require("interpolate")
     between = _check_interpolation(model, between, space, method)
     g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # a generator's own noise (StyleGAN's, in Z) repeats with the seed
     if between == "random":
         model.require("sample")
         z = model.latent_prior(2 * pairs, generator=g)
