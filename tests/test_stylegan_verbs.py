@@ -22,7 +22,6 @@ from gennet.config import TrainConfig
 from gennet.data import DataSpec
 from gennet.errors import CapabilityError, ConfigError, GennetError
 from gennet.eval.path_length import filtered_mean, path_distances, perceptual_path_length
-from gennet.models import stylegan  # noqa: F401  (registers "stylegan" until gennet.models imports it)
 from gennet.models.base import GenerativeModel
 from gennet.verbs.style import path_length, style_bands
 from gennet.viz import to_uint8
