@@ -2,6 +2,14 @@
 
     python bench/gan_quality.py [--budget SECONDS] [--models dcgan wgan-gp cgan] [--out bench/out/gan]
                                 [--threads T] [--n 1000]
+    python bench/gan_quality.py --models stylegan dcgan --threads 2   # StyleGAN's CPU config, then a
+                                DCGAN for the same wall-clock time as the StyleGAN run took
+
+A model with a shipped config (stylegan: configs/stylegan-mnist-cpu.yaml) trains with it, its own
+step count and time cap (not --budget); models after it get the wall-clock time it took, so the
+comparison is at equal time. For StyleGAN the bench also writes the truncation sweep
+(OUT/stylegan-truncation.png: rows psi = 1, 0.7, 0.5, 0) and the style-mixing grid
+(OUT/stylegan-style-mix.png).
 
 Each model trains for `--budget` seconds of wall time (the trainer's max_seconds) with the
 settings below, then: a 10x10 sample grid (cGAN: row = the classes 0..9 in order), and FID, KID,
@@ -21,7 +29,7 @@ import torch
 
 import gennet
 from gennet import api
-from gennet.viz import save_grid
+from gennet.viz import save_grid, save_rows
 
 # Per-model settings for a CPU budget of minutes: the paper architectures at base width 64 are
 # kept for dcgan/cgan; the WGAN-GP critic (5 updates a step, each with a double backward) is
@@ -35,6 +43,7 @@ SETTINGS = {
     "aae": {"batch_size": 64},
     "bigan": {"batch_size": 64},
 }
+CONFIGS = {"stylegan": "configs/stylegan-mnist-cpu.yaml"}
 NAN = float("nan")
 COMMON = {
     "precision": "bf16",
@@ -44,6 +53,15 @@ COMMON = {
     "sample_every": 500,
     "quiet": True,
 }
+
+
+def _style_figures(run, prefix: Path) -> None:
+    """The truncation sweep (the same 10 codes at psi = 1, 0.7, 0.5, 0) and the style-mixing grid."""
+    rows = [api.sample(run, 10, seed=1, truncation=psi) for psi in (1.0, 0.7, 0.5, 0.0)]
+    save_rows(rows, f"{prefix}-truncation.png", labels=["psi 1", "psi 0.7", "psi 0.5", "psi 0"])
+    mix = api.style_mix(run, rows=5, cols=5, seed=2)
+    save_rows(mix["rows"], f"{prefix}-style-mix.png", labels=mix["names"])
+    print(f"wrote {prefix}-truncation.png and {prefix}-style-mix.png", flush=True)
 
 
 def main() -> None:
@@ -61,18 +79,27 @@ def main() -> None:
     print(f"gennet {gennet.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"device {args.device}, budget {args.budget:.0f} s per model")  # fmt: skip
     results = {}
+    budget = args.budget
     for name in args.models:
         run_dir = args.out / name
-        settings = {**COMMON, **SETTINGS.get(name, {})}
         t0 = time.perf_counter()
-        api.train(name, run_dir, data="mnist", steps=10**6, max_seconds=args.budget, checkpoint_every=10**6,
-                  device=args.device, **settings)  # fmt: skip
+        if name in CONFIGS:
+            settings = {"config_file": CONFIGS[name], "quiet": True}
+            api.train(name, run_dir, device=args.device, **settings)
+        else:
+            settings = {**COMMON, **SETTINGS.get(name, {})}
+            api.train(name, run_dir, data="mnist", steps=10**6, max_seconds=budget, checkpoint_every=10**6,
+                      device=args.device, **settings)  # fmt: skip
         seconds = time.perf_counter() - t0
+        if name in CONFIGS:
+            budget = seconds  # the models after it train for the same wall-clock time
         rows = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines() if r]
         run = api.load(run_dir, device=args.device)
         labels = torch.arange(100) % 10 if run.model.can("conditional") else None
         grid = args.out / f"{name}.png"
         save_grid(api.sample(run, 100, seed=0, labels=labels), grid, nrow=10)
+        if run.model.can("style_mix"):
+            _style_figures(run, args.out / name)
         scores = api.evaluate(run, n=args.n, seed=0, metrics=["fid", "kid", "precision_recall", "coverage",
                                                             "classifier_score"])  # fmt: skip
         results[name] = {
