@@ -97,8 +97,10 @@ class EqualizedConv2d(nn.Module):
 
 
 def pixel_norm(x: Tensor, eps: float = 1e-8) -> Tensor:
-    """x / sqrt(mean(x^2 over dim 1) + eps); (N, C, ...) -> same."""
-    return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + eps)
+    """x / sqrt(mean(x^2 over dim 1) + eps); (N, C, ...) -> same. Computed in float32 whatever the
+    input's dtype (under bf16 autocast a normalisation in bf16 loses the statistics' precision)."""
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.square().mean(dim=1, keepdim=True) + eps)).to(x.dtype)
 
 
 class PixelNorm(nn.Module):
@@ -110,9 +112,11 @@ class PixelNorm(nn.Module):
 
 def instance_norm(x: Tensor, eps: float = 1e-8) -> Tensor:
     """Per sample and channel: (x - mean) / sqrt(mean((x - mean)^2) + eps) over H, W.
-    (N, C, H, W) -> same. No affine parameters (the style supplies them)."""
-    x = x - x.mean(dim=(2, 3), keepdim=True)
-    return x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + eps)
+    (N, C, H, W) -> same. No affine parameters (the style supplies them). In float32 whatever the
+    input's dtype, as `pixel_norm`."""
+    xf = x.float()
+    xf = xf - xf.mean(dim=(2, 3), keepdim=True)
+    return (xf * torch.rsqrt(xf.square().mean(dim=(2, 3), keepdim=True) + eps)).to(x.dtype)
 
 
 NOISE_MODES = ("random", "const", "none")
