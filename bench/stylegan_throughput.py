@@ -118,7 +118,8 @@ def main() -> None:
     data = load_dataset("mnist", split="train")
     x = F.pad(data.images.float().div(255.0) * 2 - 1, (2, 2, 2, 2), value=-1.0)
     model = build_model("stylegan", data.spec, SETTINGS)
-    plain_params = n_params(MappingNetwork(Z, W, 8, W, 0.01)) + n_params(SynthesisNetwork(W, SIDE, 1, **WIDTHS))
+    plain_params = n_params(MappingNetwork(Z, W, 8, W, 0.01))
+    plain_params += n_params(SynthesisNetwork(W, SIDE, 1, **WIDTHS))
     plain_params += n_params(StyleDiscriminator(SIDE, 1, **WIDTHS))
     print(f"parameters gennet {n_params(model):,} / plain {plain_params:,}; {args.steps} steps a run")
     assert n_params(model) == plain_params, "parameter counts differ"
@@ -128,7 +129,8 @@ def main() -> None:
         "plain fp32": partial(plain_stylegan, x, args.steps, le, device),
     }
     rows = summarise("stylegan", run_case("stylegan", variants, args.repeats), "plain fp32")
-    print("\n| variant | median steps/s | min-max | ratio vs plain | median paired ratio |\n|---|---:|---:|---:|---:|")
+    print("\n| variant | median steps/s | min-max | ratio vs plain | median paired ratio |")
+    print("|---|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['variant']} | {r['median_steps_per_s']:.2f} | {r['min_steps_per_s']:.2f}-"
