@@ -5,6 +5,7 @@ shared learning-rate schedule and initialiser."""
 import pytest
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from gennet import api
 from gennet.config import TrainConfig
@@ -153,6 +154,16 @@ def test_dcgan_ema_holds_the_generator_alone(tmp_path):
     keys = ema.averaged.module.state_dict().keys()
     assert keys and all(k.startswith("G.") for k in keys)
     assert ema.module.D is model.D and ema.module.G is not model.G
+
+
+def test_an_ema_of_the_whole_model_from_an_older_checkpoint_loads_into_a_g_only_ema():
+    model = api.build_model("dcgan", DATA.spec, tiny_overrides("dcgan"))
+    old = AveragedModel(model, use_buffers=True)  # gennet 0.1.0 averaged G and D
+    old.update_parameters(model)
+    ema = EMA(model, decay=0.9)
+    ema.load_state_dict(old.state_dict())
+    for k, v in ema.averaged.module.state_dict().items():
+        assert torch.equal(v, old.module.state_dict()[k])
 
 
 def test_ema_half_life_in_images_with_ramp_up():

@@ -75,4 +75,9 @@ class EMA:
         return self.averaged.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
+        """Also reads checkpoints of gennet 0.1.0, whose EMA averaged the whole model: the entries
+        of the modules this EMA does not average (D) are dropped."""
+        own = self.averaged.state_dict().keys()
+        if set(own) < set(state):
+            state = {k: v for k, v in state.items() if k in own}
         self.averaged.load_state_dict(state)
