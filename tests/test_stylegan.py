@@ -148,3 +148,16 @@ def test_conditional_stylegan_draws_the_labels_asked():
     assert model.can("conditional")
     z = torch.randn(2, model.latent_dim)
     assert not torch.equal(model.mapping_of(z, [0, 0]), model.mapping_of(z, [1, 1]))
+
+
+@pytest.mark.parametrize("name", ["cgan", "stylegan"])
+def test_conditional_models_need_labelled_data_and_labelled_batches(name):
+    from gennet.errors import ConfigError, GennetError
+
+    unlabelled = DataSpec(1, 16, 16, None)
+    with pytest.raises(ConfigError, match="needs labelled data"):
+        api.build_model(name, unlabelled, tiny_overrides(name, conditional=True))
+    model = api.build_model(name, SHAPES.spec, tiny_overrides(name, conditional=True))
+    with pytest.raises(GennetError, match="batch without labels"):
+        model.batch_labels(Batch(x=torch.rand(2, 1, 16, 16)))
+    assert model.num_classes == 4 and model.can("conditional")

@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import DataSpec
-from ..errors import CapabilityError
+from ..errors import CapabilityError, ConfigError, GennetError
 from ..optim import OptimSpec, Schedule
 
 LossDict = dict[str, Tensor]
@@ -160,6 +160,26 @@ class GenerativeModel(nn.Module):
     # Names of the top-level modules the EMA averages (e.g. ("G",): the generator, not D);
     # None averages the whole model.
     ema_modules: ClassVar[tuple[str, ...] | None] = None
+
+    # ---- class labels (conditional models) -----------------------------------------------------
+    def make_conditional(self, conditional: bool) -> None:
+        """Set `num_classes` from the data (0 when not conditional) and declare `conditional`."""
+        self.num_classes = 0
+        if conditional:
+            if not self.spec.num_classes:
+                raise ConfigError(
+                    f"a conditional {type(self).__name__} needs labelled data (a dataset with classes)"
+                )
+            self.num_classes = int(self.spec.num_classes)
+            self.capabilities = self.capabilities | {"conditional"}
+
+    def batch_labels(self, batch: Batch) -> Tensor | None:
+        """The batch's labels for a conditional model (None otherwise); a batch without is an error."""
+        if not getattr(self, "num_classes", 0):
+            return None
+        if batch.y is None:
+            raise GennetError(f"a conditional {type(self).__name__} was given a batch without labels")
+        return batch.y
 
     # ---- capabilities ----------------------------------------------------------------------
     def can(self, verb: str) -> bool:

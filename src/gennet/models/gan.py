@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from .. import losses
-from ..errors import ConfigError, GennetError
+from ..errors import ConfigError
 from ..nn.adversarial import make_discriminator, make_generator
 from ..optim import linear_decay
 from ..registry import register_model
@@ -112,12 +112,7 @@ class GAN(GenerativeModel):
     def __init__(self, cfg: GANConfig, spec):
         super().__init__(cfg, spec)
         _check(cfg)
-        self.num_classes = 0
-        if cfg.conditional:
-            if not spec.num_classes:
-                raise ConfigError("a conditional GAN needs labelled data (a dataset with classes)")
-            self.num_classes = int(spec.num_classes)
-            self.capabilities = self.capabilities | {"conditional"}
+        self.make_conditional(cfg.conditional)
         shape = (spec.channels, spec.height, spec.width)
         k, b = self.num_classes, cfg.base_channels
         self.G = make_generator(cfg.arch, cfg.latent_dim, shape, cfg.hidden, b, k)
@@ -158,19 +153,12 @@ class GAN(GenerativeModel):
             return None
         return linear_decay(self.total_steps, max(1.0, self.cfg.lr_decay * self.total_steps))
 
-    def _labels(self, batch: Batch) -> Tensor | None:
-        if not self.num_classes:
-            return None
-        if batch.y is None:
-            raise GennetError("a conditional GAN was given a batch without labels")
-        return batch.y
-
     def _z(self, n: int, like: Tensor) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=like.device, dtype=like.dtype)
 
     def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """max_D: real images (N, C, H, W) in [0, 1] against G(z), z ~ N(0, I), labels shared."""
-        y = self._labels(batch)
+        y = self.batch_labels(batch)
         real = batch.x * 2 - 1
         if self._reusing and self.training:
             # One G forward serves both updates: D sees the fakes detached; the G phase that follows
@@ -200,7 +188,7 @@ class GAN(GenerativeModel):
         if stash is not None and stash[0].requires_grad:
             fake, y = stash
         else:
-            y = self._labels(batch)
+            y = self.batch_labels(batch)
             fake = self.G(self._z(batch.x.shape[0], batch.x), y)
         return {"loss": losses.g_loss(self.cfg.loss, self.D(fake, y))}
 

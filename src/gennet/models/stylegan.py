@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import losses
-from ..errors import ConfigError, GennetError
+from ..errors import ConfigError
 from ..nn.stylegan import MappingNetwork, StyleDiscriminator, SynthesisNetwork
 from ..registry import register_model
 from .base import Batch, GenerativeModel, OptimSpec, Phase, Stage, StepContext
@@ -104,12 +104,7 @@ class StyleGAN(GenerativeModel):
     def __init__(self, cfg: StyleGANConfig, spec):
         super().__init__(cfg, spec)
         cfg.validate()
-        self.num_classes = 0
-        if cfg.conditional:
-            if not spec.num_classes:
-                raise ConfigError("a conditional StyleGAN needs labelled data (a dataset with classes)")
-            self.num_classes = int(spec.num_classes)
-            self.capabilities = self.capabilities | {"conditional"}
+        self.make_conditional(cfg.conditional)
         self.side = power_of_two_side(spec.height, spec.width)
         self._batch_by_res = _int_keys(cfg.batch_by_resolution, int)
         self._lr_by_res = _int_keys(cfg.lr_by_resolution, float)
@@ -169,13 +164,6 @@ class StyleGAN(GenerativeModel):
         self.stage_resolution.fill_(int(stage.resolution or self.side))
         self.stage_alpha.fill_(float(stage.alpha))
 
-    def _labels(self, batch: Batch) -> Tensor | None:
-        if not self.num_classes:
-            return None
-        if batch.y is None:
-            raise GennetError("a conditional StyleGAN was given a batch without labels")
-        return batch.y
-
     def _reals(self, batch: Batch, stage: Stage) -> Tensor:
         """Real images in [-1, 1] padded to the canvas, at the stage's resolution and fade."""
         x = pad_to(batch.x * 2 - 1, self.side, -1.0)
@@ -206,7 +194,7 @@ class StyleGAN(GenerativeModel):
         return torch.where(idx < cutoff, a, b)
 
     def _fakes(self, batch: Batch, stage: Stage) -> Tensor:
-        ws = self._styles(len(batch.x), self._labels(batch), batch.x, stage.resolution)
+        ws = self._styles(len(batch.x), self.batch_labels(batch), batch.x, stage.resolution)
         return self.synthesis(ws, stage.resolution, stage.alpha, self._noise("random"))
 
     def _score(self, x: Tensor, stage: Stage, y: Tensor | None) -> Tensor:
@@ -221,7 +209,7 @@ class StyleGAN(GenerativeModel):
         return scores, losses.r1_penalty(scores, real) / (self.side // stage.resolution) ** 2
 
     def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        cfg, stage, y = self.cfg, ctx.stage, self._labels(batch)
+        cfg, stage, y = self.cfg, ctx.stage, self.batch_labels(batch)
         self._enter(stage)
         real = self._reals(batch, stage)
         with torch.no_grad():
@@ -243,11 +231,11 @@ class StyleGAN(GenerativeModel):
 
     def d_reg_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """Lazy R1 (StyleGAN2): every r1_every steps, weighted by r1_every to keep its strength."""
-        _, r1 = self._r1(self._reals(batch, ctx.stage), ctx.stage, self._labels(batch))
+        _, r1 = self._r1(self._reals(batch, ctx.stage), ctx.stage, self.batch_labels(batch))
         return {"r1": r1.detach(), "loss": self.cfg.r1_gamma / 2 * r1 * self.cfg.r1_every}
 
     def g_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        stage, y = ctx.stage, self._labels(batch)
+        stage, y = ctx.stage, self.batch_labels(batch)
         self._enter(stage)
         s_fake = self._score(self._fakes(batch, stage), stage, y)
         loss = -s_fake.mean() if self.cfg.loss == "wgan-gp" else F.softplus(-s_fake).mean()
