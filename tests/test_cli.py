@@ -409,6 +409,16 @@ def test_bad_output_extension(vae_run, tmp_path, capsys, verb):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("verb", ["sample", "reconstruct", "interpolate"])
+def test_unwritable_output_fails_before_any_work(vae_run, tmp_path, capsys, verb):
+    (tmp_path / "afile").write_text("not a folder")
+    rc, out, err = run_cli(capsys, verb, vae_run, "-o", tmp_path / "afile" / "x.png")
+    assert_error(rc, err, "cannot write", "afile")
+    assert out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    rc, _, err = run_cli(capsys, verb, vae_run, "-o", tmp_path)  # a folder, not a file name
+    assert_error(rc, err, "output must end in")
+
+
 def test_missing_input_file(vae_run, tmp_path, capsys):
     args = ["reconstruct", vae_run, "-i", tmp_path / "none.npz", "-o", tmp_path / "r.npz"]
     rc, _, err = run_cli(capsys, *args)

@@ -98,23 +98,39 @@ def _check_shape(p: Path, arr: np.ndarray, spec: DataSpec | None) -> np.ndarray:
     return arr
 
 
+IMAGE_OUTPUTS = (".png", ".npz")
+
+
+def check_output(path: str | Path, suffixes: tuple[str, ...] | None = IMAGE_OUTPUTS) -> Path:
+    """Where a result will be written, checked before any work is done: one of `suffixes` (any
+    case; None: any name), not a folder, and under a folder that exists and is writable or can be
+    made (its nearest existing ancestor is a writable folder). GennetError otherwise."""
+    p = Path(path).expanduser()
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise GennetError(f"output must end in {' or '.join(suffixes)}, got {p.name}")
+    if p.is_dir():
+        raise GennetError(f"output {p} is a folder; give a file name")
+    ancestor = p.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise GennetError(f"cannot write {p}: {ancestor} is not a folder this user can write in")
+    return p
+
+
 def write_images(path: str | Path, images: np.ndarray, nrow: int | None = None, **arrays) -> Path:
     """uint8 (N, C, H, W) -> a .png grid or an .npz holding `images` (plus any extra arrays)."""
-    p = Path(path)
+    p = check_output(path)
     if p.suffix.lower() == ".npz":
         save_image_npz(p, images=images, **{k: v for k, v in arrays.items() if v is not None})
         return p
-    if p.suffix.lower() != ".png":
-        raise GennetError(f"output must end in .png or .npz, got {p.name}")
     return save_grid(images, p, nrow=nrow)
 
 
 def write_rows(path: str | Path, rows: list[np.ndarray], labels: list[str] | None = None, **arrays) -> Path:
     """Several aligned rows (e.g. originals, reconstructions) -> .png rows or .npz arrays."""
-    p = Path(path)
+    p = check_output(path)
     if p.suffix.lower() == ".npz":
         save_image_npz(p, **arrays)
         return p
-    if p.suffix.lower() != ".png":
-        raise GennetError(f"output must end in .png or .npz, got {p.name}")
     return save_rows(rows, p, labels=labels)

@@ -14,6 +14,7 @@ import sys
 
 from .. import __version__
 from ..errors import GennetError
+from ..io import check_output
 from .base import Command
 from .training import Bench, Config, List, Train
 from .verbs import (
@@ -76,15 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.description)
         command.add_arguments(p)
-        p.set_defaults(handler=command.run)
+        p.set_defaults(command_class=command)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    command = args.command_class
     try:
-        args.handler(args)
+        for option, suffixes in command.outputs.items():
+            if getattr(args, option, None):
+                check_output(getattr(args, option), suffixes)
+        command.run(args)
     except GennetError as e:
+        print(f"gennet: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the system refused a read or write the checks could not foresee
         print(f"gennet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

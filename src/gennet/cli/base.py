@@ -18,6 +18,9 @@ class Command:
     name: ClassVar[str]
     help: ClassVar[str]
     description: ClassVar[str | None] = None
+    # Output options (argument name -> accepted suffixes, None: any), checked before the command
+    # runs, so a bad or unwritable output fails at once and nothing is computed or written.
+    outputs: ClassVar[dict[str, tuple[str, ...] | None]] = {}
 
     @staticmethod
     def add_arguments(p: argparse.ArgumentParser) -> None:

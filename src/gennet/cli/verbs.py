@@ -5,14 +5,14 @@ style-mix, translate, arithmetic, evaluate. Each loads the run, reads any given 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from .. import api
 from ..errors import GennetError
 from ..eval.scoring import ALL_METRICS
-from ..io import read_images, write_images, write_rows
+from ..io import IMAGE_OUTPUTS, read_images, write_images, write_rows
 from ..models.labels import class_names, parse_labels
 from ..viz import latent_scatter, save_image_npz
 from .base import Command, images_out, print_eval
@@ -44,13 +44,9 @@ def _truncation_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_suffix(path: str, suffix: str) -> None:
-    if Path(path).suffix.lower() != suffix:
-        raise GennetError(f"output must end in {suffix}, got {Path(path).name}")
-
-
 class Sample(Command):
     name = "sample"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "draw images from a trained model"
 
     @staticmethod
@@ -83,6 +79,7 @@ class Sample(Command):
 
 class Reconstruct(Command):
     name = "reconstruct"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "held-out (or given) images beside their reconstructions"
 
     @staticmethod
@@ -101,6 +98,7 @@ class Reconstruct(Command):
 
 class Denoise(Command):
     name = "denoise"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "denoise images; with no input, corrupt held-out images and report PSNR"
 
     @staticmethod
@@ -133,6 +131,7 @@ class Denoise(Command):
 
 class Encode(Command):
     name = "encode"
+    outputs: ClassVar[dict] = {"out": (".npz",), "plot": (".png",)}
     help = "latent codes of held-out (or given) images"
 
     @staticmethod
@@ -147,9 +146,6 @@ class Encode(Command):
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         run, given = _load(a)
-        _check_suffix(a.out, ".npz")
-        if a.plot:
-            _check_suffix(a.plot, ".png")
         z, labels = api.encode(run, given)
         save_image_npz(a.out, latents=z, **({} if labels is None else {"labels": labels}))
         print(f"wrote {a.out}: latents {z.shape}")
@@ -159,6 +155,7 @@ class Encode(Command):
 
 class Interpolate(Command):
     name = "interpolate"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "walk the latent space between codes (linear and spherical)"
 
     @staticmethod
@@ -194,6 +191,7 @@ class Interpolate(Command):
 
 class StyleMix(Command):
     name = "style-mix"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "style mixing grid of a StyleGAN run (the paper's figure 3)"
     description = (
         "Top row: source B images; left column: source A images. Three blocks of rows: A's styles with "
@@ -254,6 +252,7 @@ class Translate(Command):
 
 class Arithmetic(Command):
     name = "arithmetic"
+    outputs: ClassVar[dict] = {"out": IMAGE_OUTPUTS}
     help = "latent vector arithmetic over class-mean codes: a - b + c (the DCGAN paper's demo)"
     description = (
         "Decode mean z(a) - mean z(b) + mean z(c). Codes come from the encoder on held-out "
@@ -290,6 +289,7 @@ class Arithmetic(Command):
 
 class Evaluate(Command):
     name = "evaluate"
+    outputs: ClassVar[dict] = {"json": None}
     help = "every metric the model supports, beside the real-vs-real floor"
     description = (
         "Score a run on its held-out split: reconstruction, ELBO/NLL, and for "
