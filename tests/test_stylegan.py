@@ -161,3 +161,11 @@ def test_conditional_models_need_labelled_data_and_labelled_batches(name):
     with pytest.raises(GennetError, match="batch without labels"):
         model.batch_labels(Batch(x=torch.rand(2, 1, 16, 16)))
     assert model.num_classes == 4 and model.can("conditional")
+
+
+@pytest.mark.parametrize("bad", [{"start_resolution": 3}, {"start_resolution": 12}, {"stage_kimg": 0}])
+def test_a_bad_schedule_is_refused_when_the_model_is_built(bad):
+    from gennet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="start_resolution|stage_kimg"):
+        _model(**bad)

@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import ConfigError
 from .base import Stage
 
 
@@ -73,11 +72,8 @@ def progressive_stage(
     lr_by_resolution: dict[int, float] | None = None,
     reset_optimizers: bool = True,
 ) -> Stage:
-    """The stage at `images_seen` (see the module docstring); batch size and lr scale by resolution."""
-    if start > final or start < 4 or (start & (start - 1)):
-        raise ConfigError(f"start_resolution must be a power of two in 4..{final}, got {start}")
-    if stage_kimg <= 0 or fade_kimg < 0:
-        raise ConfigError("stage_kimg must be > 0 and fade_kimg >= 0")
+    """The stage at `images_seen` (see the module docstring); batch size and lr scale by resolution.
+    `start` <= `final` are powers of two >= 4 and stage_kimg > 0 (StyleGANConfig.validate checks)."""
     kimg = images_seen / 1000.0
     top, first = int(math.log2(final)), int(math.log2(start))
     phase_dur = stage_kimg + fade_kimg

@@ -81,6 +81,11 @@ class StyleGANConfig:
             raise ConfigError("r1_every must be >= 1; r1_gamma and gp >= 0")
         if not 0.0 <= self.style_mixing <= 1.0 or not 0.0 <= self.w_avg_beta <= 1.0:
             raise ConfigError("style_mixing and w_avg_beta must be in [0, 1]")
+        start = self.start_resolution
+        if start < 4 or start & (start - 1):
+            raise ConfigError(f"start_resolution must be a power of two >= 4, got {start}")
+        if self.stage_kimg <= 0 or self.fade_kimg < 0:
+            raise ConfigError("stage_kimg must be > 0 and fade_kimg >= 0")
 
 
 def _int_keys(d: dict, cast) -> dict:
