@@ -160,6 +160,13 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         api.train("vae", tmp_path / "r", resume=True, steps=8)
 
 
+def test_corrupt_weights_are_a_clear_error(tmp_path):
+    _train_rows(tmp_path / "r", steps=2)
+    (tmp_path / "r" / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(GennetError, match="cannot read weights"):
+        api.load(tmp_path / "r")
+
+
 def test_batch_larger_than_data_is_a_clear_error(tmp_path):
     small = DATA.subset(slice(0, 10))
     with pytest.raises(GennetError, match="larger than the training set"):

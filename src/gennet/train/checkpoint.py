@@ -49,4 +49,7 @@ def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise GennetError(f"no weights at {path}")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except Exception as e:  # a truncated or foreign file (safetensors raises its own error type)
+        raise GennetError(f"cannot read weights {path}: {e}") from None
