@@ -4,7 +4,7 @@ Both round-trip through JSON (and read YAML), and every value set from the comma
 (`--set key=value`) is parsed and checked against the field's type hint, so a typo or a
 wrong type is a clear `ConfigError` rather than a crash an hour later.
 
-Layer: a leaf (imports `errors` only); everything above may import it.
+Layer: a leaf (imports `errors` and `atomic` only); everything above may import it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .atomic import write_text
 from .errors import ConfigError
 
 
@@ -196,21 +197,46 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
+        data = yaml.safe_load(read_text_file(p, "config file"))  # YAML is a superset of JSON
     except yaml.YAMLError as e:
         raise ConfigError(f"cannot parse config file {p}: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a mapping, got {type(data).__name__}")
     if "train" in data and isinstance(data["train"], dict):
         train = dict(data["train"])
-        model = dict(data.get("model") or {})
+        model = dict(_mapping(p, data, "model"))
         train.pop("model_args", None)
     else:  # flat: train settings by name, everything else is the model's (as with --set)
         flat = dict(data)
-        nested = dict(flat.pop("model_args", None) or {})
-        train, model = split_overrides(flat)
+        nested = dict(_mapping(p, flat, "model_args"))
+        flat.pop("model_args", None)
+        train, model = split_overrides({str(k): v for k, v in flat.items()})
         model.update(nested)
     return train, model
+
+
+def _mapping(p: Path, data: dict, key: str) -> dict:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config file {p}: {key!r} must be a mapping of settings, got {value!r}")
+    return value
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """The UTF-8 text of `path` (a config file, a run's config.json), or a ConfigError naming it."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {p}: {e.strerror or e}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{what} {p} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start}): "
+            "it is binary (a checkpoint, an image?) or in another encoding; give a JSON or YAML "
+            "file saved as UTF-8"
+        ) from None
 
 
 def to_jsonable(obj) -> Any:
@@ -224,6 +250,5 @@ def to_jsonable(obj) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+    """`data` (dataclasses allowed) as indented JSON, atomically (`gennet.atomic`)."""
+    write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")

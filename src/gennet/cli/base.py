@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any, ClassVar
+
+from ..atomic import write_text
 
 
 class Command:
@@ -62,6 +63,5 @@ def print_eval(res: dict, json_path: str | None) -> None:
         print(f"{key:22s}{cell(val)}{extra.rstrip()}")
     print("protocol  " + json.dumps(res["protocol"]))
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(res, indent=2) + "\n")
+        write_text(json_path, json.dumps(res, indent=2) + "\n")
         print(f"wrote {json_path}")

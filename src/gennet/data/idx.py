@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -119,4 +120,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
     payload = header + arr.astype(IDX_DTYPES[code]).tobytes()
     if compress or (compress is None and path.suffix == ".gz"):
         payload = gzip.compress(payload)
-    path.write_bytes(payload)
+    write_bytes(path, payload)

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.linalg
 from scipy.special import rel_entr
 
+from gennet.atomic import write_with
 from gennet.errors import ConfigError, DataError, GennetError
 
 HIST_EPS = 1e-10
@@ -86,8 +87,7 @@ class GaussianStats:
 
     def to_npz(self, path: str | PathLike) -> None:
         """Write ``mu``, ``sigma`` and ``n`` to ``path`` exactly (no ``.npz`` suffix is appended)."""
-        with open(path, "wb") as f:
-            np.savez(f, mu=self.mu, sigma=self.sigma, n=np.int64(self.n))
+        write_with(path, lambda f: np.savez(f, mu=self.mu, sigma=self.sigma, n=np.int64(self.n)))
 
     @classmethod
     def from_npz(cls, path: str | PathLike) -> GaussianStats:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors.torch import save
 from tqdm.auto import tqdm
 
+from ..atomic import write_bytes, write_text
 from ..data import load_dataset
 from .features import WEIGHTS, FeatureNet, sha256_file
 
@@ -115,13 +116,13 @@ def main(argv=None) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{a.data}.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    write_bytes(path, save({k: v.contiguous() for k, v in net.state_dict().items()}))
     info["sha256"] = sha256_file(path)
     info["command"] = (
         f"python -m gennet.eval.train_features --data {a.data} --epochs {a.epochs} --seed {a.seed} "
         f"--max-shift {a.max_shift} --widths {a.widths}"
     )
-    path.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    write_text(path.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
     print(json.dumps({k: info[k] for k in ("data", "epochs", "test_accuracy", "seconds", "sha256")}))
 
 

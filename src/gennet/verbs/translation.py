@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..atomic import write_with
 from ..data import ImageData, UnpairedData
 from ..data.folder import list_images
 from ..errors import ConfigError, GennetError
@@ -112,7 +113,7 @@ def translate_to(
         names = [f"{i:04d}" for i in range(len(res["translated"]))]
     for name, img in zip(names, res["translated"], strict=True):
         arr = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
-        Image.fromarray(arr).save(out / f"{name}_{direction}.png")
+        write_with(out / f"{name}_{direction}.png", lambda f, a=arr: Image.fromarray(a).save(f, format="PNG"))
     save_translation(res, out / "grid.png")
     return out
 

@@ -7,12 +7,12 @@ shape (N, C, H, W) with C = 1 or 3. Grids are uint8 arrays of shape (C, H', W').
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gennet.atomic import write_with
 from gennet.errors import ConfigError
 
 MIN_PNG_WIDTH = 256
@@ -86,21 +86,13 @@ def _to_pil(grid: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(grid.transpose(1, 2, 0)))
 
 
-def _prepare(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def save_grid(images, path, nrow: int | None = None, padding: int = 2, upscale: int | None = None) -> Path:
     """Write images (N, C, H, W) as one PNG grid (mode L for C=1, RGB for C=3); returns the path.
 
     upscale: integer nearest-neighbour factor; None makes the PNG at least MIN_PNG_WIDTH px wide.
     """
     grid = _upscale(make_grid(images, nrow=nrow, padding=padding), upscale)
-    path = _prepare(path)
-    _to_pil(grid).save(path, format="PNG")
-    return path
+    return write_with(path, lambda f: _to_pil(grid).save(f, format="PNG"))
 
 
 def _stack_rows(rows: list) -> np.ndarray:
@@ -160,18 +152,16 @@ def save_rows(
     img = _to_pil(grid)
     if labels:
         img = _draw_labels(img, [str(s) for s in labels], len(rows), padding * upscale)
-    path = _prepare(path)
-    img.save(path, format="PNG")
-    return path
+    return write_with(path, lambda f: img.save(f, format="PNG"))
 
 
 def save_image_npz(path, **arrays) -> Path:
-    """np.savez_compressed(path, **arrays) after creating parent dirs; tensors become numpy arrays.
+    """np.savez_compressed(path, **arrays), atomically, parent dirs made; tensors become numpy arrays.
 
-    Returns the path written (numpy appends ".npz" when the name lacks it).
+    Returns the path written (".npz" is appended when the name lacks it, as numpy does).
     """
-    path = _prepare(path)
+    path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    np.savez_compressed(path, **{k: _to_numpy(v) for k, v in arrays.items()})
-    return path
+    data = {k: _to_numpy(v) for k, v in arrays.items()}
+    return write_with(path, lambda f: np.savez_compressed(f, **data))

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from gennet.atomic import write_with
 from gennet.errors import ConfigError
 
 MAX_LEGEND_CLASSES = 20
@@ -20,11 +21,8 @@ MAX_LEGEND_CLASSES = 20
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(path, format="png", dpi=100)
-    return path
+    return write_with(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def _as_numpy(a) -> np.ndarray:

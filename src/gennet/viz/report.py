@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gennet.atomic import write_text
 from gennet.viz.report_format import FLOOR_LABEL, MISSING, fmt_mean_std, fmt_number, table_rows
 from gennet.viz.report_html import render_html
 from gennet.viz.report_md import render_md
@@ -34,9 +35,7 @@ def write_report(
     base = Path.cwd() if base_dir is None else Path(base_dir)
     header, rows, keys = table_rows(results)
     paths = {"html": out_dir / "report.html", "md": out_dir / "results.md", "json": out_dir / "results.json"}
-    paths["html"].write_text(render_html(results, header, rows, keys, base), encoding="utf-8")
-    paths["md"].write_text(render_md(results, header, rows, keys, base, out_dir), encoding="utf-8")
-    paths["json"].write_text(
-        json.dumps(results, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_text(paths["html"], render_html(results, header, rows, keys, base))
+    write_text(paths["md"], render_md(results, header, rows, keys, base, out_dir))
+    write_text(paths["json"], json.dumps(results, indent=2, default=str, ensure_ascii=False) + "\n")
     return paths

@@ -1,0 +1,115 @@
+"""Every file gennet writes is written here, atomically: all of it or none of it.
+
+    with atomic_write(path) as f:      # a temporary file in the same folder
+        f.write(data)                  # flushed, fsync'ed, then os.replace'd onto `path`
+
+A reader (another process, or gennet after a crash) sees the old file or the new one, never half of
+one: an earlier good file (a checkpoint, a sample grid, config.json) survives a full disk, an error
+while encoding or a kill. On any failure the temporary file is removed and the destination is left
+as it was; an `OSError` (a full disk, a read-only folder, a quota) becomes a `GennetError` naming
+the file. A kill cannot run that clean-up, so a folder gennet writes into again (a resumed run)
+first removes the temporary files a killed writer left (`remove_stale_temps`).
+
+Layer: the bottom (imports `errors` only); everything that writes a file imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import GennetError
+
+TEMP_SUFFIX = ".tmp"
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EFBIG: "the file is too large for this file system",
+}
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> GennetError:
+    """A clear error for an `OSError` met while writing `path`: the file, why, what to do."""
+    why = _REASONS.get(exc.errno) or exc.strerror or str(exc)
+    return GennetError(
+        f"cannot write {path}: {why}; it was left as it was (nothing half-written). "
+        "Free some space or choose another location, then run the command again"
+    )
+
+
+def _open_temp(path: Path) -> tuple[Path, IO[bytes]]:
+    """A new file `NAME.<random>.tmp` beside `path`, opened for writing (mode 0666 less the umask)."""
+    for _ in range(100):
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return tmp, os.fdopen(fd, "wb")
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """Yield a binary file object; when the block ends without an error, its bytes replace `path`.
+
+    Parent folders are made. Any exception in the block, or while flushing and renaming, removes
+    the temporary file and leaves `path` untouched; an `OSError` is raised as a `GennetError`."""
+    path = Path(path)
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp, f = _open_temp(path)
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise write_error(path, e) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_write(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """`text` as UTF-8, atomically."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_with(path: str | os.PathLike, save: Callable[[IO[bytes]], Any]) -> Path:
+    """`save(file_object)` (PIL's `img.save`, `np.savez`, `fig.savefig`, ...) into `path`, atomically."""
+    with atomic_write(path) as f:
+        save(f)
+    return Path(path)
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files (`*.tmp`) a killed writer left under `folder`; returns them.
+
+    Only for folders gennet owns (a run directory); call it before writing there again."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    stale = [p for p in root.rglob("*" + TEMP_SUFFIX) if p.is_file() and not p.is_symlink()]
+    for p in stale:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return stale
