@@ -11,7 +11,6 @@ protocol (`eval/protocol.py`) and the facade `api` import this module, never the
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .atomic import remove_stale_temps
 from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
 from .data import DataSpec, ImageData, UnpairedData, load_dataset
 from .errors import ConfigError, GennetError
@@ -28,7 +28,14 @@ from .models.base import GenerativeModel
 from .registry import model_entry
 from .train import Trainer
 from .train import distributed as D
-from .train.checkpoint import load_checkpoint, load_weights
+from .train.checkpoint import (
+    SavedConfig,
+    bad_file,
+    load_checkpoint,
+    load_state,
+    load_weights,
+    read_run_config,
+)
 
 
 # ---- building ---------------------------------------------------------------------------------
@@ -58,9 +65,9 @@ def resolve_config(
     train_over: dict[str, Any] = {}
     model_over: dict[str, Any] = {}
     if resume_from is not None:
-        saved = json.loads((resume_from / "config.json").read_text())
-        train_over, model_over = dict(saved["train"]), dict(saved["model"])
-        train_over.pop("model_args", None)
+        saved = read_run_config(resume_from)
+        saved_configs(saved)  # a config.json that builds no model is refused here, naming the file
+        train_over, model_over = dict(saved.train), dict(saved.model)
         if model is not None and model != train_over["model"]:
             raise ConfigError(
                 f"{resume_from} holds a {train_over['model']!r} run, not {model!r}; "
@@ -87,6 +94,17 @@ def resolve_config(
     return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg
 
 
+def saved_configs(saved: SavedConfig) -> tuple[TrainConfig, Any]:
+    """The TrainConfig and model Config a run's config.json describes; a RunFileError naming the
+    file where they are not valid (an unknown model or setting, a value out of range)."""
+    try:
+        tcfg = apply_overrides(TrainConfig(), saved.train, what="train")
+        mcfg = model_config(tcfg.model, saved.model)
+    except GennetError as e:
+        raise bad_file(saved.path, f"is not a valid run config: {e}") from None
+    return dataclasses.replace(tcfg, model_args=saved.model), mcfg
+
+
 def load_split(tcfg: TrainConfig, split: str) -> ImageData | UnpairedData:
     return load_dataset(
         tcfg.data,
@@ -110,7 +128,11 @@ def train(
     **settings: Any,
 ) -> Path:
     """Train `model` and return its run directory. `settings` are TrainConfig fields (steps,
-    batch_size, seed, data, ...) or the model's own fields (latent_dim, beta, ...)."""
+    batch_size, seed, data, ...) or the model's own fields (latent_dim, beta, ...).
+
+    Nothing in the run directory changes until the new state is known good: with `resume`, its
+    config.json and checkpoint are read and checked (and fit the data) before config.json is
+    rewritten; the temporary files a killed writer left there are removed before training."""
     run_dir = Path(out) if out is not None else Path("runs") / (model or "run")
     if resume:
         if not (run_dir / "config.json").is_file():
@@ -127,25 +149,34 @@ def train(
     dist = D.init_from_env(device)
     try:
         data = load_split(tcfg, "train")
+        if resume:
+            _check_same_data(read_run_config(run_dir), data.spec, tcfg.data)
         torch.manual_seed(tcfg.seed)  # the same initial weights on every process
         net = build_model(tcfg.model, data.spec, tcfg.model_args)
+        trainer = Trainer(net, data, tcfg, run_dir, device, dist)
+        if resume:
+            trainer.resume()  # read and checked, in memory: nothing on disk has changed yet
         if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(
-                run_dir / "config.json",
-                {
-                    "gennet_version": __version__,
-                    "train": tcfg,
-                    "model": mcfg,
-                    "data_spec": data.spec.to_dict(),
-                    "classes": data.classes,
-                },
-            )
+            remove_stale_temps(run_dir)
+            saved = {"gennet_version": __version__, "train": tcfg, "model": mcfg}
+            saved.update(data_spec=data.spec.to_dict(), classes=data.classes)
+            write_json(run_dir / "config.json", saved)
         D.barrier(dist)
-        Trainer(net, data, tcfg, run_dir, device, dist).fit(resume=resume)
+        trainer.fit()
     finally:
         D.shutdown(dist)
     return run_dir
+
+
+def _check_same_data(saved: SavedConfig, spec: DataSpec, data: str) -> None:
+    if saved.spec != spec:
+        s, d = saved.spec, spec
+        raise bad_file(
+            saved.path,
+            f"describes data of shape {s.channels}x{s.height}x{s.width} with {s.num_classes} classes, but "
+            f"the data {data!r} is {d.channels}x{d.height}x{d.width} with {d.num_classes} classes",
+            "resume with the run's own data settings, or start a new run (--out NEW_DIR)",
+        )
 
 
 # ---- loading ----------------------------------------------------------------------------------
@@ -167,25 +198,24 @@ class Run:
 def load(run_dir: str | Path, device: str = "auto", ema: bool = True) -> Run:
     """Load a run directory written by `train` (final weights, else the last checkpoint)."""
     path = Path(run_dir)
-    cfg_path = path / "config.json"
-    if not cfg_path.is_file():
+    if not (path / "config.json").is_file():
         raise GennetError(f"{path} is not a gennet run directory (no config.json)")
-    saved = json.loads(cfg_path.read_text())
-    tcfg = apply_overrides(
-        TrainConfig(), {k: v for k, v in saved["train"].items() if k != "model_args"}, what="train"
-    )
-    tcfg = dataclasses.replace(tcfg, model_args=saved["model"])
-    spec = DataSpec.from_dict(saved["data_spec"])
-    model = build_model(tcfg.model, spec, saved["model"])
+    saved = read_run_config(path)
+    tcfg, _ = saved_configs(saved)
+    try:
+        model = build_model(tcfg.model, saved.spec, saved.model)
+    except GennetError as e:
+        raise bad_file(saved.path, f"describes a model that cannot be built: {e}") from None
     if ema and (path / "ema.safetensors").is_file():
-        state = load_weights(path / "ema.safetensors")
+        source = path / "ema.safetensors"
     elif (path / "model.safetensors").is_file():
-        state = load_weights(path / "model.safetensors")
+        source = path / "model.safetensors"
     else:
-        state = load_checkpoint(path / "checkpoints" / "last.pt")["model"]
-    model.load_state_dict(state)
+        source = path / "checkpoints" / "last.pt"
+    state = load_weights(source) if source.suffix == ".safetensors" else load_checkpoint(source)["model"]
+    load_state(model, state, source)
     model.to(D.resolve_device(device)).eval()
-    return Run(model, tcfg, spec, path, saved.get("classes"))
+    return Run(model, tcfg, saved.spec, path, saved.classes)
 
 
 def as_run(run: Run | str | Path) -> Run:

@@ -24,13 +24,14 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..atomic import write_error, write_text
 from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
 from ..viz import save_grid, save_rows
 from . import distributed as D
-from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
+from .checkpoint import bad_file, load_checkpoint, load_state, save_checkpoint, save_weights, short_reason
 from .ema import EMA
 from .loader import InMemoryLoader
 from .monitor import CollapseMonitor
@@ -54,8 +55,6 @@ class Trainer:
     ):
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.dist = dist or D.DistInfo()
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = model.to(device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -96,6 +95,7 @@ class Trainer:
         self.stage: Stage | None = None
         self._loaded_stage: int | None = None  # the stage index a resumed checkpoint was in
         self.last_checkpoint_step: int | None = None
+        self.resumed = False
         self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"
         self._tb = None
 
@@ -111,27 +111,37 @@ class Trainer:
             "loader": self.loader.state_dict(),
         }
 
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        for k, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(state["ema"])
-        self.loader.load_state_dict(state["loader"])
-        self.step = int(state["step"])
-        self.images_seen = int(state.get("images_seen", self.step * self.cfg.batch_size))
-        self._loaded_stage = state.get("stage")
+    def load_state_dict(self, state: dict, source: Path | None = None) -> None:
+        """Restore a checkpoint's state (checked by `load_checkpoint`); one that does not fit this
+        model and its optimizers is a RunFileError naming `source` (default: the checkpoint)."""
+        source = source or self.ckpt_path
+        load_state(self.model, state["model"], source)
+        try:
+            for k, o in self.optimizers.items():
+                o.load_state_dict(state["optimizers"][k])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
+            self.loader.load_state_dict(state["loader"])
+            self.step = int(state["step"])
+            self.images_seen = int(state.get("images_seen", self.step * self.cfg.batch_size))
+            self._loaded_stage = state.get("stage")
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            raise bad_file(
+                source, f"does not fit this run's model and settings ({short_reason(e)})"
+            ) from None
 
     def resume(self) -> None:
+        """Read, check and restore the last checkpoint, in memory only: nothing on disk changes
+        (`fit` then trims metrics.jsonl to it)."""
         if not self.ckpt_path.is_file():
             raise GennetError(f"--resume: no checkpoint at {self.ckpt_path}; start without --resume")
         self.load_state_dict(load_checkpoint(self.ckpt_path))
         self.last_checkpoint_step = self.step
-        self._truncate_metrics(self.step)
+        self.resumed = True
 
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
-            atomic_torch_save(self.state_dict(), self.ckpt_path)
+            save_checkpoint(self.state_dict(), self.ckpt_path)
         self.last_checkpoint_step = self.step
         D.barrier(self.dist)
 
@@ -237,9 +247,15 @@ class Trainer:
         )
 
     def fit(self, resume: bool = False) -> dict:
-        if resume:
+        """Train to `cfg.steps` (from the checkpoint if `resume`); `max_seconds` ends the run at the
+        end of the current step, as if it were the last (logged, checkpointed, final weights written)."""
+        if resume and not self.resumed:
             self.resume()
         cfg, main = self.cfg, self.dist.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.resumed:
+                self._truncate_metrics(self.step)
         self.model.train()
         bar = tqdm(
             total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, unit="step", dynamic_ncols=True
@@ -253,9 +269,8 @@ class Trainer:
             while self.step < end:
                 self._train_step(sums, counts)
                 bar.update(1)
-                if cfg.max_seconds is not None and D.broadcast_flag(
-                    self.dist, time.perf_counter() - t0 > cfg.max_seconds, self.device
-                ):
+                late = cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds
+                if cfg.max_seconds is not None and D.broadcast_flag(self.dist, late, self.device):
                     end = self.step  # out of time: finish this step as if it were the last
                 if self.step % cfg.log_every == 0 or self.step == end:
                     now = time.perf_counter()
@@ -266,11 +281,11 @@ class Trainer:
                     self.write_preview()
                 if self.step % cfg.checkpoint_every == 0 or self.step == end:
                     self.save_checkpoint()
+            self.save_final()
         finally:
             bar.close()
             for p in self._trainable:  # undo the per-phase freezing
                 p.requires_grad_(True)
-        self.save_final()
         if self._tb:
             self._tb.close()
         seconds = time.perf_counter() - t0
@@ -291,8 +306,12 @@ class Trainer:
             with self._eval_net(ema=False) as net:  # the live generator: the EMA lags behind a collapse
                 row["monitor/diversity"] = self.monitor.diversity(net)
             self.monitor.check(row["monitor/diversity"], self.step)
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        path = self.run_dir / "metrics.jsonl"
+        try:  # appended, not rewritten: a torn last line (a kill) is dropped on resume
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as e:
+            raise write_error(path, e) from None
         short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
         div = short.pop("monitor/diversity", short.pop("diversity", None))
         if div is not None:  # first in the bar: the collapse signal
@@ -316,10 +335,13 @@ class Trainer:
         return self._tb or None
 
     def _truncate_metrics(self, step: int) -> None:
+        """Keep the rows up to `step` (the checkpoint's); rows a kill tore or damaged are dropped."""
         path = self.run_dir / "metrics.jsonl"
         if self.dist.is_main and path.is_file():
-            rows = [r for r in path.read_text().splitlines() if r and json.loads(r)["step"] <= step]
-            path.write_text("".join(r + "\n" for r in rows))
+            rows = [
+                r for r in path.read_bytes().decode("utf-8", "replace").splitlines() if _row_step(r) <= step
+            ]
+            write_text(path, "".join(r + "\n" for r in rows))
 
     @contextlib.contextmanager
     def _eval_net(self, ema: bool = True):
@@ -344,3 +366,12 @@ class Trainer:
             save_grid(rows[0].float().cpu(), path)
         else:
             save_rows([r.float().cpu() for r in rows], path)
+
+
+def _row_step(line: str) -> float:
+    """The step of a metrics.jsonl row; infinity for a line that is not a row (torn, damaged)."""
+    try:
+        row = json.loads(line)
+        return row["step"] if isinstance(row, dict) and isinstance(row.get("step"), int) else math.inf
+    except ValueError:
+        return math.inf
