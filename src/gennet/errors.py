@@ -22,3 +22,13 @@ class CapabilityError(GennetError):
 
 class TrainingDiverged(GennetError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(GennetError):
+    """SIGINT or SIGTERM stopped training at the end of a step, after writing a checkpoint.
+
+    `signum` is the signal; the CLI exits with 128 + signum (130 for Ctrl-C, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from .. import __version__
-from ..errors import GennetError
+from ..errors import GennetError, TrainingInterrupted
 from ..io import check_output
 from .base import Command
 from .training import Bench, Config, List, Train
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, option, None):
                 check_output(getattr(args, option), suffixes)
         command.run(args)
+    except TrainingInterrupted as e:  # SIGINT/SIGTERM: a checkpoint was written; not an error
+        print(f"gennet: {e}", file=sys.stderr)
+        return 128 + e.signum
     except GennetError as e:
         print(f"gennet: error: {e}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from ..atomic import write_error, write_text
 from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
-from ..errors import GennetError, TrainingDiverged
+from ..errors import GennetError, TrainingDiverged, TrainingInterrupted
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
 from ..viz import save_grid, save_rows
 from . import distributed as D
@@ -35,6 +35,7 @@ from .checkpoint import bad_file, load_checkpoint, load_state, save_checkpoint, 
 from .ema import EMA
 from .loader import InMemoryLoader
 from .monitor import CollapseMonitor
+from .signals import StopSignals
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -234,6 +235,15 @@ class Trainer:
                 sums[key] = sums[key] + v.detach().float()
                 counts[key] += 1
 
+    def _interrupted(self, stop: StopSignals) -> None:
+        why = f"by {stop.name}" if stop.signum is not None else "(another process was signalled)"
+        raise TrainingInterrupted(
+            f"training stopped {why} at step {self.step} of {self.cfg.steps}; the checkpoint and weights "
+            f"of this step are in {self.run_dir}. Continue with: gennet train {self.cfg.model} "
+            f"--out {self.run_dir} --resume",
+            stop.signum or 15,
+        )
+
     def _diverged(self, phase: str, out: dict) -> None:
         values = {k: float(v.detach().float()) for k, v in out.items()}
         kept = (
@@ -247,8 +257,9 @@ class Trainer:
         )
 
     def fit(self, resume: bool = False) -> dict:
-        """Train to `cfg.steps` (from the checkpoint if `resume`); `max_seconds` ends the run at the
-        end of the current step, as if it were the last (logged, checkpointed, final weights written)."""
+        """Train to `cfg.steps` (from the checkpoint if `resume`). SIGINT/SIGTERM or `max_seconds`
+        end the run at the end of the current step, as if it were the last (logged, checkpointed,
+        final weights written); a signal then raises TrainingInterrupted saying how to resume."""
         if resume and not self.resumed:
             self.resume()
         cfg, main = self.cfg, self.dist.is_main
@@ -265,13 +276,15 @@ class Trainer:
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
         last_row: dict = {}
         end = cfg.steps
+        stop, interrupted = StopSignals().__enter__(), False
         try:
             while self.step < end:
                 self._train_step(sums, counts)
                 bar.update(1)
                 late = cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds
-                if cfg.max_seconds is not None and D.broadcast_flag(self.dist, late, self.device):
-                    end = self.step  # out of time: finish this step as if it were the last
+                if D.broadcast_flag(self.dist, late or stop.signum is not None, self.device):
+                    end = self.step  # out of time or asked to stop: finish this step as the last
+                    interrupted = stop.signum is not None or not late  # (maybe another process's signal)
                 if self.step % cfg.log_every == 0 or self.step == end:
                     now = time.perf_counter()
                     rate = (self.step - step_last) / max(now - t_last, 1e-9)
@@ -283,11 +296,14 @@ class Trainer:
                     self.save_checkpoint()
             self.save_final()
         finally:
+            stop.__exit__()
             bar.close()
             for p in self._trainable:  # undo the per-phase freezing
                 p.requires_grad_(True)
         if self._tb:
             self._tb.close()
+        if interrupted:
+            self._interrupted(stop)
         seconds = time.perf_counter() - t0
         return {
             "steps": self.step,
