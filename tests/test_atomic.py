@@ -103,14 +103,23 @@ def test_a_full_disk_is_a_clear_error_naming_the_file(tmp_path, full_disk):
     assert _no_temps(tmp_path)
 
 
-def test_stale_temps_are_removed(tmp_path):
+def test_stale_temps_of_the_named_files_are_removed_and_nothing_else(tmp_path):
     (tmp_path / "a").mkdir()
-    stale = [tmp_path / "last.pt.0badf00d.tmp", tmp_path / "a" / "config.json.tmp"]
-    for p in stale:
+    stale = [
+        tmp_path / "last.pt.0badf00d.tmp",
+        tmp_path / "a" / "s-1.png.ab_CD123.tmp",
+        tmp_path / "c.json.tmp",
+    ]
+    kept = [
+        tmp_path / "last.pt",
+        tmp_path / "mine.tmp",
+        tmp_path / "last.pt.x.tmp",
+        tmp_path / "a" / "b.png.0badf00d.tmp",
+    ]
+    for p in stale + kept:
         p.write_bytes(b"x")
-    (tmp_path / "keep.pt").write_bytes(b"x")
-    assert sorted(atomic.remove_stale_temps(tmp_path)) == sorted(stale)
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["keep.pt"]
+    assert sorted(atomic.remove_stale_temps(tmp_path, ["last.pt", "a/s-*.png", "c.json"])) == sorted(stale)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(kept)
 
 
 # ---- every writer -------------------------------------------------------------------------------

@@ -179,16 +179,17 @@ def test_a_resume_removes_stale_temporary_files_and_a_torn_metrics_row(run, tmp_
     stale = [
         copy / "checkpoints" / "last.pt.1a2b3c4d.tmp",
         copy / "config.json.tmp",
-        copy / "samples" / "x.png.9f.tmp",
+        copy / "samples" / "step-0000010.png.9f8e7d6c.tmp",
     ]
-    for p in stale:
+    mine = copy / "notes.tmp"  # not gennet's: kept
+    for p in [*stale, mine]:
         p.write_bytes(b"half of a file a kill left")
     with open(copy / "metrics.jsonl", "a") as f:
         f.write('{"step": 11, "vae/lo')  # a row torn by a kill
     rc, err = cli(capsys, "train", "vae", "--out", copy, "--steps", "12", "--quiet", "--resume")
     assert rc == 0, err
     assert not any(p.exists() for p in stale)
-    assert not list(copy.rglob("*.tmp"))
+    assert list(copy.rglob("*.tmp")) == [mine]
     steps = [json.loads(r)["step"] for r in (copy / "metrics.jsonl").read_text().splitlines()]
     assert steps == [5, 10, 12]
     assert torch.load(copy / "checkpoints" / "last.pt", weights_only=True)["step"] == 12

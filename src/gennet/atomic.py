@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import IO, Any
 from .errors import GennetError
 
 TEMP_SUFFIX = ".tmp"
+_TOKEN = re.compile(r"[0-9A-Za-z_]{8}")  # the random part of a temporary name
 
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -101,15 +104,29 @@ def write_with(path: str | os.PathLike, save: Callable[[IO[bytes]], Any]) -> Pat
     return Path(path)
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files (`*.tmp`) a killed writer left under `folder`; returns them.
+def remove_stale_temps(folder: str | os.PathLike, targets: list[str]) -> list[Path]:
+    """Remove the temporary files a killed writer left in `folder` for the files `targets` (glob
+    patterns relative to `folder`: "config.json", "samples/step-*.png"); returns them.
 
-    Only for folders gennet owns (a run directory); call it before writing there again."""
-    root = Path(folder)
-    if not root.is_dir():
-        return []
-    stale = [p for p in root.rglob("*" + TEMP_SUFFIX) if p.is_file() and not p.is_symlink()]
+    Only the temporary names of those targets are touched, never another `*.tmp` a user keeps there
+    (a run may be started in any folder). Call it before writing there again."""
+    root, stale = Path(folder), []
+    for target in targets:
+        for p in root.glob(target + "*" + TEMP_SUFFIX):
+            if _is_temp_of(p.name, Path(target).name) and p.is_file() and not p.is_symlink():
+                stale.append(p)
     for p in stale:
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
     return stale
+
+
+def _is_temp_of(name: str, pattern: str) -> bool:
+    """`name` is NAME.<8 characters>.tmp (this module's names, and earlier versions' mkstemp names)
+    or NAME.tmp, for a NAME that matches the glob `pattern`."""
+    if not name.endswith(TEMP_SUFFIX):
+        return False
+    base = name[: -len(TEMP_SUFFIX)]
+    stem, dot, token = base.rpartition(".")
+    bases = [base, stem] if dot and _TOKEN.fullmatch(token) else [base]
+    return any(fnmatch.fnmatchcase(b, pattern) for b in bases)

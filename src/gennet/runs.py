@@ -118,6 +118,17 @@ def load_split(tcfg: TrainConfig, split: str) -> ImageData | UnpairedData:
     )
 
 
+# what a run directory holds, for the clean-up of the temporary files a kill left
+RUN_FILES = [
+    "config.json",
+    "metrics.jsonl",
+    "model.safetensors",
+    "ema.safetensors",
+    "checkpoints/last.pt",
+    "samples/step-*.png",
+]
+
+
 # ---- train ------------------------------------------------------------------------------------
 def train(
     model: str | None = None,
@@ -157,7 +168,7 @@ def train(
         if resume:
             trainer.resume()  # read and checked, in memory: nothing on disk has changed yet
         if dist.is_main:
-            remove_stale_temps(run_dir)
+            remove_stale_temps(run_dir, RUN_FILES)
             saved = {"gennet_version": __version__, "train": tcfg, "model": mcfg}
             saved.update(data_spec=data.spec.to_dict(), classes=data.classes)
             write_json(run_dir / "config.json", saved)
