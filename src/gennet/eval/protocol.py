@@ -22,8 +22,9 @@ import torch
 from ..config import TrainConfig, apply_overrides
 from ..data import ImageData
 from ..data.unpaired import pair_info
-from ..errors import ConfigError, GennetError
+from ..errors import GennetError
 from ..runs import Run, as_run, batched, float_images, heldout, load_split
+from ..validation import check_count
 from ..verbs.generation import sample
 from ..verbs.style import path_length
 from ..verbs.translation import cycle_images, domains
@@ -76,6 +77,8 @@ def evaluate(
     (any callable images -> (features (N, D), probabilities (N, K))). FID depends on n and on the
     reference size: "protocol" records both ("samples", "reference_images")."""
     run = as_run(run)
+    n = None if n is None else check_count("n", n)
+    k, ppl_samples = check_count("k", k, maximum=100_000), check_count("ppl_samples", ppl_samples)
     data = heldout(run, n)
     x = float_images(run, data.images)
     torch.manual_seed(seed)
@@ -248,9 +251,8 @@ def evaluate_translation(
     "reference_images"): FIDs at other counts do not compare.
     """
     run = as_run(run)
+    n = None if n is None else check_count("n", n, minimum=2)  # FID and KID need two images
     run.model.require("translate")
-    if n is not None and n < 2:
-        raise ConfigError(f"n must be >= 2 for FID/KID, got {n}")
     test = dict(zip("AB", domains(run, "test"), strict=True))
     if n is not None:
         test = {k: v.subset(slice(0, min(n, len(v)))) for k, v in test.items()}

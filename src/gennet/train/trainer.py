@@ -28,6 +28,7 @@ from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
+from ..validation import learning_rate_keys
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
@@ -233,7 +234,7 @@ class Trainer:
         )
         raise TrainingDiverged(
             f"loss of phase {phase!r} is not finite at step {self.step} ({values}); training stopped and "
-            f"{kept}. Try a lower learning rate (--set lr=...) or fp32 precision."
+            f"{kept}. {_advice(self.model.cfg, self.cfg.precision)}"
         )
 
     def fit(self, resume: bool = False) -> dict:
@@ -344,3 +345,12 @@ class Trainer:
             save_grid(rows[0].float().cpu(), path)
         else:
             save_rows([r.float().cpu() for r in rows], path)
+
+
+def _advice(model_cfg, precision: str) -> str:
+    """What to try after a diverged run, naming this model's own learning-rate keys."""
+    keys = learning_rate_keys(type(model_cfg))
+    tips = [f"a lower learning rate ({' '.join(f'--set {k}=...' for k in keys)})"] if keys else []
+    if precision != "fp32":
+        tips.append("fp32 precision (--set precision=fp32)")
+    return f"Try {' or '.join(tips)}." if tips else "Try a lower learning rate."
