@@ -230,3 +230,42 @@ def test_divergence_advice_names_the_models_learning_rates(model):
     keys = re.findall(r"--set (\w+)=", advice)
     assert keys and all(k in {f.name for f in dataclasses.fields(cfg)} for k in keys)
     assert ("lr_g" in keys) == (model == "gan")
+
+
+# ---- defaults a user can live with ------------------------------------------------------------------
+def test_cyclegan_defaults_to_the_papers_batch_of_one():
+    assert gennet.resolve_config("cyclegan")[0].batch_size == 1
+    assert gennet.resolve_config("cyclegan", batch_size=8)[0].batch_size == 8  # what is given wins
+    assert gennet.resolve_config("vae")[0].batch_size == 128
+
+
+def test_threads_default_to_the_cores_this_process_may_use(monkeypatch):
+    import os
+
+    import torch
+
+    from gennet import threads
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert threads.default_threads() == cores
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(2 * cores))  # torchrun: more processes than cores
+    assert threads.default_threads() == 1
+    before = torch.get_num_threads()
+    try:
+        assert threads.use_threads(1) == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert threads.use_threads(None) == torch.get_num_threads()  # the user's OMP_NUM_THREADS stands
+    finally:
+        torch.set_num_threads(before)
+    sub = build_parser()._subparsers._group_actions[0].choices["train"]
+    assert "--threads" in sub.format_help() and "cores" in sub.format_help()
+
+
+def test_trainer_checks_a_hand_built_train_config(tmp_path):
+    from gennet.train import Trainer
+
+    cfg = dataclasses.replace(TrainConfig(), steps=0)
+    with pytest.raises(ConfigError, match="steps"):
+        Trainer(None, None, cfg, tmp_path / "run", None)
+    assert not (tmp_path / "run").exists()

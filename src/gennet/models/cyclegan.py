@@ -89,6 +89,7 @@ def _twos(n: int) -> int:
 @register_model(
     "cyclegan",
     description="CycleGAN: unpaired translation A<->B (ResNet/U-Net generators, PatchGAN, cycle loss)",
+    train_defaults={"batch_size": 1},  # the paper's (instance norm; a step is one image per domain)
 )
 class CycleGAN(GenerativeModel):
     Config = CycleGANConfig

@@ -28,7 +28,7 @@ from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
-from ..validation import learning_rate_keys
+from ..validation import check_ranges, learning_rate_keys
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import atomic_torch_save, load_checkpoint, save_weights
@@ -53,6 +53,8 @@ class Trainer:
         device: torch.device,
         dist: D.DistInfo | None = None,
     ):
+        check_ranges(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
+        cfg.validate()
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.dist = dist or D.DistInfo()
         if self.dist.is_main:
@@ -242,8 +244,15 @@ class Trainer:
             self.resume()
         cfg, main = self.cfg, self.dist.is_main
         self.model.train()
+        # smoothing=0: the remaining time from the average rate since the start, not from the last
+        # few steps (which swing with previews and checkpoints); `steps` is the run's real length
         bar = tqdm(
-            total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, unit="step", dynamic_ncols=True
+            total=cfg.steps,
+            initial=self.step,
+            disable=not main or cfg.quiet,
+            unit="step",
+            dynamic_ncols=True,
+            smoothing=0,
         )
         sums: dict = defaultdict(float)
         counts: dict = defaultdict(int)
