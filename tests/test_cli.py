@@ -359,7 +359,7 @@ def test_ae_evaluate_has_no_likelihood(ae_run, capsys):
         (["--data", "no-such-dataset"], ["no-such-dataset", "synthetic-shapes", "mnist"]),
         (["--data", "/nonexistent/dir"], ["/nonexistent/dir"]),
         (["--config", "/nonexistent/cfg.yaml"], ["config file not found", "/nonexistent/cfg.yaml"]),
-        (["--steps", "0"], ["steps must be positive"]),
+        (["--steps", "0"], ["steps must be >= 1"]),
     ],
     ids=str.split(
         "unknown-key wrong-type no-equals float-for-int bad-choice unknown-dataset missing-data-dir "

@@ -16,6 +16,7 @@ from typing import Any
 from . import api
 from .errors import GennetError
 from .registry import model_names
+from .validation import POSITIVE, check_count, check_number
 from .viz import loss_curves, save_grid
 from .viz.report import write_report
 
@@ -55,6 +56,10 @@ def bench(
     unknown = [m for m in models if m not in model_names()]
     if unknown:
         raise GennetError(f"unknown model(s) {unknown}; choose from {', '.join(model_names())}")
+    check_number("budget", budget, POSITIVE)
+    n = None if n is None else check_count("n", n)
+    for name in models:  # every setting checked for every model before anything is trained or written
+        api.resolve_config(name, data=data, seed=seed, **(settings or {}))
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise GennetError(f"{out} is not empty; choose another --out (nothing was changed)")

@@ -15,12 +15,15 @@ import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
 from .atomic import write_text
 from .errors import ConfigError
+from .validation import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UNIT_OPEN, Range, check_ranges
+
+SEED = Range(0, 2**32 - 1)
 
 
 @dataclass
@@ -50,27 +53,35 @@ class TrainConfig:
     quiet: bool = False
     model_args: dict[str, Any] = field(default_factory=dict)
 
+    # every numeric field's range (validation.check_ranges, through apply_overrides)
+    ranges: ClassVar[dict[str, Range]] = {
+        "image_size": Range(4, 4096),
+        "channels": Range(1, 3),
+        "test_fraction": Range(0, 1, lo_open=True, hi_open=True),
+        "steps": AT_LEAST_1,
+        "max_seconds": POSITIVE,
+        "batch_size": AT_LEAST_1,
+        "seed": SEED,
+        "ema": UNIT_OPEN,
+        "ema_kimg": NON_NEGATIVE,
+        "ema_rampup": NON_NEGATIVE,
+        "log_every": AT_LEAST_1,
+        "sample_every": AT_LEAST_1,
+        "checkpoint_every": AT_LEAST_1,
+    }
+
     def validate(self) -> None:
-        positive = ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ConfigError(f"max_seconds must be positive, got {self.max_seconds}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"ema must be in [0, 1), got {self.ema}")
-        if self.ema_kimg < 0 or self.ema_rampup < 0:
-            raise ConfigError("ema_kimg and ema_rampup must be >= 0")
+        """What one range per field cannot say (ranges are checked before this)."""
         if self.ema > 0 and self.ema_kimg > 0:
             raise ConfigError("give the EMA as a decay (ema) or as a half-life (ema_kimg), not both")
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
 
 
 def _hints(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """Type hints of the dataclass fields of `cls` (not of class variables such as `ranges`)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
 
 
 def coerce(name: str, value: Any, hint: Any) -> Any:
@@ -146,7 +157,8 @@ def _coerce_scalar(name: str, value: Any, hint: Any) -> Any:
 
 
 def apply_overrides(obj, overrides: dict[str, Any], *, what: str):
-    """Return a copy of dataclass `obj` with `overrides` applied (type-checked)."""
+    """Return a copy of dataclass `obj` with `overrides` applied: type-checked, each number inside
+    the range its class declares (`ranges`), then the class's own `validate()` where it has one."""
     hints = _hints(type(obj))
     names = [f.name for f in fields(obj)]
     changes = {}
@@ -157,6 +169,7 @@ def apply_overrides(obj, overrides: dict[str, Any], *, what: str):
             raise ConfigError(f"unknown {what} setting {key!r}; valid: {', '.join(names)}{also}")
         changes[key] = coerce(key, value, hints[key])
     new = dataclasses.replace(obj, **changes)
+    check_ranges(new, what)
     if hasattr(new, "validate"):
         new.validate()
     return new

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import as_uint8_images, read_npz
 from .data import DataSpec
 from .data.folder import IMAGE_SUFFIXES, build_image_data, list_images
-from .errors import GennetError
+from .errors import DataError, GennetError
 from .viz import save_grid, save_image_npz, save_rows
 
 NPZ_KEY = "images"
@@ -25,10 +26,11 @@ def read_images(path: str | os.PathLike, spec: DataSpec | None) -> np.ndarray:
     - .npz: the array named `images`, else the file's only array (several arrays and none named
       `images` is an error). Shapes (N, C, H, W) and (N, H, W, C) with C in (1, 3), and (N, H, W)
       (one channel); a 4-D array is channels-last when its axis 1 is not 1 or 3 and its last axis
-      is. uint8 is kept as it is; any other integer type must lie in 0..255; floats are taken as
-      [0, 1], clipped to it and scaled by 255 with rounding to the nearest integer (NaN -> 0). An
-      .npz is never resized: with `spec`, its shape must be (N, spec.channels, spec.height,
-      spec.width);
+      is. Read by `arrays.read_npz` (no pickles; a truncated, renamed or object-holding
+      file is a clear error); pixel values by `arrays.as_uint8_images`: uint8 is kept as it
+      is, any other integer type must lie in 0..255, floats must be finite and lie in [0, 1] (then
+      x 255, rounded); nothing is clipped. An empty array is an error. An .npz is never resized:
+      with `spec`, its shape must be (N, spec.channels, spec.height, spec.width);
     - an image file, or a folder of them (every .png/.jpg/.jpeg in it and its subfolders, sorted by
       path, hidden entries skipped; subfolders are not classes here): decoded strictly (an
       unreadable file is an error), transparency composited onto white; with `spec`, resized
@@ -60,13 +62,11 @@ def read_images(path: str | os.PathLike, spec: DataSpec | None) -> np.ndarray:
 
 def _npz_images(p: Path) -> np.ndarray:
     """The image array of an .npz as uint8 (N, C, H, W); see `read_images` for the rules."""
-    with np.load(p) as z:
-        keys = list(z.keys())
-        if NPZ_KEY not in keys and len(keys) != 1:
-            raise GennetError(
-                f"{p} holds arrays {keys}; name the images {NPZ_KEY!r} (or save only one array)"
-            )
-        arr = np.asarray(z[NPZ_KEY if NPZ_KEY in keys else keys[0]])
+    arrays = read_npz(p)
+    keys = list(arrays)
+    if NPZ_KEY not in keys and len(keys) != 1:
+        raise GennetError(f"{p} holds arrays {keys}; name the images {NPZ_KEY!r} (or save only one array)")
+    arr = arrays[NPZ_KEY if NPZ_KEY in keys else keys[0]]
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim == 4 and arr.shape[1] not in (1, 3) and arr.shape[-1] in (1, 3):
@@ -76,16 +76,9 @@ def _npz_images(p: Path) -> np.ndarray:
             f"{p}: images of shape {arr.shape} are not images; give (N, C, H, W), (N, H, W, C) "
             "with C 1 or 3, or (N, H, W)"
         )
-    if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
-        if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise GennetError(f"{p}: integer images must lie in 0..255, got {arr.min()}..{arr.max()}")
-        arr = arr.astype(np.uint8)
-    elif arr.dtype.kind == "f":
-        arr = np.rint(np.nan_to_num(np.clip(arr.astype(np.float64), 0.0, 1.0), nan=0.0) * 255.0)
-        arr = arr.astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        raise GennetError(f"{p}: images of dtype {arr.dtype}; give uint8 (0..255) or float (0..1)")
-    return np.ascontiguousarray(arr)
+    if arr.size == 0:
+        raise DataError(f"{p}: the image array of shape {arr.shape} is empty; give at least one image")
+    return np.ascontiguousarray(as_uint8_images(arr, str(p)))
 
 
 def _check_shape(p: Path, arr: np.ndarray, spec: DataSpec | None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Name -> class registries. Models register with a decorator; the CLI reads its choices here.
 
-Layer: a leaf (imports `errors`); `models/` registers into it, and it imports that package
+Layer: a leaf (imports `errors`, `validation`); `models/` registers into it, and it imports that package
 only to fill itself (a registry importing its plugin package).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ConfigError
+from .validation import missing_ranges
 
 _MODELS: dict[str, dict[str, Any]] = {}
 
@@ -25,11 +26,15 @@ def register_model(
     `defaults` overrides fields of the class's `Config` for this name, so one class can serve
     several names (e.g. `ae`, `sparse-ae`, `denoising-ae`) without copies; `train_defaults`
     overrides `TrainConfig` defaults for runs of this model (a config file or --set still wins).
+    The class's `Config` must declare a range for each numeric field (`validation.Range`).
     """
 
     def wrap(cls):
         if name in _MODELS:
             raise RuntimeError(f"model {name!r} registered twice")
+        missing = missing_ranges(cls.Config)
+        if missing:
+            raise RuntimeError(f"model {name!r}: {cls.Config.__name__}.ranges lacks {missing}")
         _MODELS[name] = {
             "cls": cls,
             "description": description,

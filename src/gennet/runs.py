@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .arrays import check_pixels
 from .atomic import remove_stale_temps
 from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
 from .data import DataSpec, ImageData, UnpairedData, load_dataset
@@ -241,9 +242,18 @@ def heldout(run: Run | str | Path, n: int | None = None) -> ImageData:
 
 
 def float_images(run: Run, images) -> torch.Tensor:
-    """uint8 or float images (N, C, H, W) -> float [0, 1] on the model's device, shape-checked."""
-    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
-    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    """uint8 or float images (N, C, H, W) -> float [0, 1] on the model's device, shape- and
+    value-checked (`arrays.check_pixels`: other integers within 0..255, floats finite in [0, 1])."""
+    if torch.is_tensor(images):
+        x = images
+        if x.dtype != torch.uint8:
+            values = x.detach().float() if x.is_floating_point() else x.detach()
+            check_pixels(values.cpu().numpy(), "images")
+    else:
+        arr = np.asarray(images)
+        check_pixels(arr, "images")
+        x = torch.as_tensor(arr)
+    x = x.float() if x.is_floating_point() else x.float() / 255.0
     want = (run.spec.channels, run.spec.height, run.spec.width)
     if x.dim() != 4 or tuple(x.shape[1:]) != want:
         raise GennetError(

@@ -4,17 +4,19 @@ Each subcommand is a `Command` (`cli/base.py`) in `cli/training.py` or `cli/verb
 below is the one table the parser and the dispatch are built from, in the order `--help` lists them.
 
 Layer: the top. Imports the facade `gennet.api` and a few public helpers (config.parse_set,
-io, viz, registry, models.labels); nothing imports it but `__main__`.
+io, viz, registry, models.labels, validation, threads); nothing imports it but `__main__`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from .. import __version__
+from .. import __version__, threads
 from ..errors import GennetError, TrainingInterrupted
 from ..io import check_output
+from ..validation import check_count
 from .base import Command
 from .training import Bench, Config, List, Train
 from .verbs import (
@@ -61,6 +63,7 @@ EPILOG = """examples:
   gennet style-mix runs/stylegan -o mix.png                # coarse / middle / fine styles from B
   gennet config vae > my.yaml                          # every setting, to edit and pass to --config
   torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
+  gennet train vae --threads 1                         # CPU threads (default: the cores this process may use)
 """
 
 
@@ -77,14 +80,29 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.description)
         command.add_arguments(p)
+        p.add_argument("--threads", type=int, metavar="N", help=threads.HELP)
         p.set_defaults(command_class=command)
     return ap
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as a user reads it: one line, no source location."""
+    print(f"gennet: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     command = args.command_class
     try:
+        if args.threads is not None:
+            check_count("--threads", args.threads, maximum=4096)
+        threads.use_threads(args.threads)
         for option, suffixes in command.outputs.items():
             if getattr(args, option, None):
                 check_output(getattr(args, option), suffixes)

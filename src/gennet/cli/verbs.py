@@ -14,6 +14,7 @@ from ..errors import GennetError
 from ..eval.scoring import ALL_METRICS
 from ..io import IMAGE_OUTPUTS, read_images, write_images, write_rows
 from ..models.labels import class_names, parse_labels
+from ..validation import check_grid
 from ..viz import latent_scatter, save_image_npz
 from .base import Command, images_out, print_eval
 
@@ -63,6 +64,8 @@ class Sample(Command):
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         run = api.load(a.run)
+        if a.out.lower().endswith(".png"):  # an .npz holds what memory does; a viewable grid less
+            check_grid("-n", a.n, run.spec.height, run.spec.width)
         conditional = run.model.can("conditional")
         classes = class_names(run.classes, run.spec.num_classes) if conditional else None
         labels = parse_labels(a.labels, a.n, classes, model=run.model.name)
@@ -183,6 +186,8 @@ class Interpolate(Command):
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         run = api.load(a.run)
+        if a.out.lower().endswith(".png"):
+            check_grid("--pairs x --steps", 2 * a.pairs * a.steps, run.spec.height, run.spec.width)
         rows, names = api.interpolate(
             run, pairs=a.pairs, steps=a.steps, method=a.method, seed=a.seed, between=a.between, space=a.space
         )

@@ -124,7 +124,7 @@ def _decode(
             (w0, h0), (w, h) = out[0][1].size, img.size
             raise DataError(
                 f"images in {root} differ in size: {files[out[0][0]]} is {w0}x{h0} but {path} is {w}x{h}; "
-                "pass an image size (--image-size) to resize and crop them"
+                "pass an image size (--set image_size=N) to resize and crop them"
             )
         out.append((i, img))
     if not out:

@@ -10,11 +10,13 @@ import gzip
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..atomic import write_bytes
 from ..errors import DataError
+from ..validation import available_memory
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -31,24 +33,27 @@ IDX_DTYPES: dict[int, np.dtype] = {
 IDX_TYPE_NAMES = {0x08: "ubyte", 0x09: "byte", 0x0B: "short", 0x0C: "int", 0x0D: "float", 0x0E: "double"}
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, decompressed when it starts with the gzip magic bytes."""
+TRAILING_CHECK = 1 << 20  # trailing bytes counted exactly up to this many
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file as a binary stream, decompressed on the fly when it starts with the gzip magic."""
     try:
-        raw = path.read_bytes()
+        f = open(path, "rb")  # closed by the caller's `with`
     except FileNotFoundError:
         raise DataError(f"IDX file not found: {path}") from None
     except OSError as exc:
         raise DataError(f"cannot read IDX file {path}: {exc}") from exc
-    if raw[:2] != GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"corrupt gzip stream in IDX file {path}: {exc}") from exc
+    if f.read(2) == GZIP_MAGIC:
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    f.seek(0)
+    return f
 
 
-def _parse_header(data: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
-    """Validate the header; returns (dtype, shape, header length in bytes)."""
+def _parse_header(f: BinaryIO, path: Path) -> tuple[int, tuple[int, ...], int]:
+    """Read and validate the header; returns (type code, shape, header length in bytes)."""
+    data = f.read(4)
     if len(data) < 4:
         raise DataError(f"IDX file {path} is too short for a header ({len(data)} bytes)")
     if data[0] != 0 or data[1] != 0:
@@ -62,33 +67,52 @@ def _parse_header(data: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], i
     if not 1 <= ndim <= 4:
         raise DataError(f"IDX file {path} claims {ndim} dimensions; expected 1 to 4")
     header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise DataError(f"IDX file {path} is truncated inside its header ({len(data)} of {header_len} bytes)")
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    return IDX_DTYPES[code], shape, header_len
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(
+            f"IDX file {path} is truncated inside its header ({4 + len(dims)} of {header_len} bytes)"
+        )
+    return code, tuple(int(d) for d in np.frombuffer(dims, dtype=">u4")), header_len
+
+
+def _payload(f: BinaryIO, path: Path, code: int, shape: tuple[int, ...]) -> bytes:
+    """Exactly the bytes the header declares, never more (a gzip bomb inflates no further);
+    DataError when the file holds fewer or more."""
+    dtype = IDX_DTYPES[code]
+    count = int(np.prod(shape, dtype=np.int64))
+    expected = count * dtype.itemsize
+    dims = "x".join(str(d) for d in shape)
+    what = f"header says {count} items of {IDX_TYPE_NAMES[code]} ({dims}) = {expected} bytes"
+    if expected > available_memory() // 2:
+        raise DataError(f"IDX file {path} is not plausible: {what}, more than this machine can hold")
+    data = f.read(expected)
+    if len(data) < expected:
+        raise DataError(f"IDX file {path} is truncated: {what}, file has {len(data)}")
+    extra = len(f.read(TRAILING_CHECK + 1))
+    if extra:
+        n = f"{extra}" if extra <= TRAILING_CHECK else f"more than {TRAILING_CHECK}"
+        raise DataError(f"IDX file {path} has {n} extra trailing bytes: {what}")
+    return data
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (raw or gzip, detected by magic bytes).
 
     Returns an array of the header's shape (e.g. (N, 28, 28) uint8 images or (N,) uint8 labels),
-    in native byte order. Raises DataError naming the file for any fault: bad magic, unknown type
-    code, bad dimension count, corrupt gzip, truncated data or trailing extra bytes.
+    in native byte order. The header is read first and then only the bytes it declares, so a
+    compressed file that inflates beyond them is refused without being inflated whole. Raises
+    DataError naming the file for any fault: bad magic, unknown type code, bad dimension count,
+    corrupt gzip, truncated data or trailing extra bytes.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    dtype, shape, header_len = _parse_header(data, path)
-    count = int(np.prod(shape, dtype=np.int64))
-    expected = count * dtype.itemsize
-    have = len(data) - header_len
-    dims = "x".join(str(d) for d in shape)
-    kind = IDX_TYPE_NAMES[data[2]]
-    what = f"header says {count} items of {kind} ({dims}) = {expected} bytes, file has {have}"
-    if have < expected:
-        raise DataError(f"IDX file {path} is truncated: {what}")
-    if have > expected:
-        raise DataError(f"IDX file {path} has {have - expected} extra trailing bytes: {what}")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=header_len).reshape(shape)
+    try:
+        with _open(path) as f:
+            code, shape, _ = _parse_header(f, path)
+            data = _payload(f, path, code, shape)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"corrupt gzip stream in IDX file {path}: {exc}") from exc
+    dtype = IDX_DTYPES[code]
+    arr = np.frombuffer(data, dtype=dtype).reshape(shape)
     return arr.astype(dtype.newbyteorder("="))
 
 

@@ -220,6 +220,6 @@ def load_unpaired_folder(
     if a.images.shape[1:] != b.images.shape[1:]:
         raise DataError(
             f"the domains of {root} differ in image shape: A {tuple(a.images.shape[1:])}, B "
-            f"{tuple(b.images.shape[1:])}; pass an image size (--image-size) to resize and crop both"
+            f"{tuple(b.images.shape[1:])}; pass an image size (--set image_size=N) to resize and crop both"
         )
     return _unpaired(a, b, root.name)

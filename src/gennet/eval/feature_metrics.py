@@ -24,6 +24,7 @@ import numpy as np
 import scipy.linalg
 from scipy.special import rel_entr
 
+from gennet.arrays import read_npz
 from gennet.atomic import write_with
 from gennet.errors import ConfigError, DataError, GennetError
 
@@ -92,15 +93,13 @@ class GaussianStats:
     @classmethod
     def from_npz(cls, path: str | PathLike) -> GaussianStats:
         """Read statistics written by ``to_npz``; raises DataError if the file is missing or malformed."""
+        z = read_npz(path)
+        missing = {"mu", "sigma", "n"} - set(z)
+        if missing:
+            raise DataError(f"{path}: not a GaussianStats file (missing {sorted(missing)})")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                missing = {"mu", "sigma", "n"} - set(z.files)
-                if missing:
-                    raise DataError(f"{path}: not a GaussianStats file (missing {sorted(missing)})")
-                return cls(mu=z["mu"], sigma=z["sigma"], n=int(z["n"]))
-        except FileNotFoundError:
-            raise DataError(f"Gaussian statistics file not found: {path}") from None
-        except (OSError, ValueError) as e:
+            return cls(mu=z["mu"], sigma=z["sigma"], n=int(z["n"]))
+        except (TypeError, ValueError) as e:
             raise DataError(f"{path}: cannot read Gaussian statistics ({e})") from None
 
 

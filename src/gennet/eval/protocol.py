@@ -12,6 +12,7 @@ imports it, so `train/` may use the metric modules without a cycle.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..arrays import as_uint8_images
 from ..config import TrainConfig, apply_overrides
 from ..data import ImageData
 from ..data.unpaired import pair_info
-from ..errors import ConfigError, GennetError
+from ..errors import GennetError
 from ..runs import Run, as_run, batched, float_images, heldout, load_split
+from ..validation import check_count
 from ..verbs.generation import sample
 from ..verbs.style import path_length
 from ..verbs.translation import cycle_images, domains
 from ..viz import to_uint8
 from . import pixel_metrics as M
-from .features import extractor_for
+from .features import INPUT_SIZE, extractor_for
 from .path_length import EPSILON
 from .scoring import Scorer
 from .suites import computes, suites_for
@@ -76,6 +79,8 @@ def evaluate(
     (any callable images -> (features (N, D), probabilities (N, K))). FID depends on n and on the
     reference size: "protocol" records both ("samples", "reference_images")."""
     run = as_run(run)
+    n = None if n is None else check_count("n", n)
+    k, ppl_samples = check_count("k", k, maximum=100_000), check_count("ppl_samples", ppl_samples)
     data = heldout(run, n)
     x = float_images(run, data.images)
     torch.manual_seed(seed)
@@ -156,6 +161,7 @@ def _path_length(ctx: SuiteContext) -> dict[str, Any]:
 def score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, extractor) -> dict[str, Any]:
     """Score `images` against the held-out split of the run's data (+ the real floor)."""
     reference = load_split(tcfg, "test")
+    _warn_if_converted(np.shape(images)[1:], tuple(reference.images.shape[1:]), tcfg.data)
     if extractor is None:
         extractor, reason = extractor_for(tcfg.data)
         proto = {**extractor.protocol(), "extractor_reason": reason}
@@ -185,6 +191,18 @@ def score(tcfg: TrainConfig, images, n: int, metrics, floor: bool, seed: int, ex
     return res
 
 
+def _warn_if_converted(got: tuple, want: tuple, data: str) -> None:
+    """Images of another shape than the reference are converted, not refused: say so."""
+    if tuple(got) != tuple(want):
+        shape = "x".join
+        warnings.warn(
+            f"images of {shape(map(str, got))} (C x H x W) are scored against {data}'s "
+            f"{shape(map(str, want))} images: the feature network sees both as {INPUT_SIZE}x{INPUT_SIZE} "
+            "grey, so colour and detail lost in that conversion are not scored",
+            stacklevel=3,
+        )
+
+
 def evaluate_images(
     images,
     data: str = "mnist",
@@ -201,6 +219,7 @@ def evaluate_images(
     images = np.asarray(images)
     if images.ndim != 4:
         raise GennetError(f"images must be (N, C, H, W); got shape {images.shape}")
+    images = as_uint8_images(images, "images")
     res = score(tcfg, images, len(images), metrics, floor, seed, extractor)
     res["protocol"].update({"dataset": data, "seed": seed})
     return {"model": "images", **res}
@@ -248,9 +267,8 @@ def evaluate_translation(
     "reference_images"): FIDs at other counts do not compare.
     """
     run = as_run(run)
+    n = None if n is None else check_count("n", n, minimum=2)  # FID and KID need two images
     run.model.require("translate")
-    if n is not None and n < 2:
-        raise ConfigError(f"n must be >= 2 for FID/KID, got {n}")
     test = dict(zip("AB", domains(run, "test"), strict=True))
     if n is not None:
         test = {k: v.subset(slice(0, min(n, len(v)))) for k, v in test.items()}

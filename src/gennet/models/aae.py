@@ -12,7 +12,7 @@ Phases: `recon`, `D_latent`, `G_latent`, each once a step. Sampling decodes z ~ 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -21,6 +21,7 @@ from .. import losses
 from ..nn.adversarial import MLPDiscriminator
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
+from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
@@ -36,6 +37,16 @@ class AAEConfig:
     lr: float = 1e-3  # reconstruction
     lr_adv: float = 2e-4  # discriminator and encoder-as-generator
     betas_adv: tuple[float, float] = (0.5, 0.999)
+
+    ranges: ClassVar[dict[str, Range]] = {
+        "hidden": WIDTH,
+        "conv_channels": WIDTH,
+        "latent_dim": WIDTH,
+        "disc_hidden": WIDTH,
+        "lr": LEARNING_RATE,
+        "lr_adv": LEARNING_RATE,
+        "betas_adv": UNIT_OPEN,
+    }
 
 
 @register_model("aae", description="adversarial autoencoder: a latent discriminator pushes q(z) to N(0, I)")

@@ -10,7 +10,7 @@ denoising AE (Gaussian, salt-and-pepper or masking corruption). One class, three
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +19,7 @@ from .. import losses
 from ..corruption import corrupt
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
+from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
@@ -35,6 +36,16 @@ class AEConfig:
     corruption: Literal["none", "gaussian", "salt-pepper", "mask"] = "none"
     corruption_level: float = 0.3  # noise std (gaussian) or share of pixels hit
     lr: float = 1e-3
+
+    ranges: ClassVar[dict[str, Range]] = {
+        "hidden": WIDTH,
+        "conv_channels": WIDTH,
+        "latent_dim": WIDTH,
+        "sparsity_weight": NON_NEGATIVE,
+        "sparsity_target": Range(0, 1, lo_open=True, hi_open=True),
+        "corruption_level": UNIT,
+        "lr": LEARNING_RATE,
+    }
 
 
 @register_model("ae", description="bottleneck autoencoder (MLP or conv), BCE or MSE reconstruction")

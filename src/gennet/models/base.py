@@ -26,7 +26,7 @@ averaged across processes by PyTorch itself.
 Verbs (`sample`, `encode`, `decode`, `reconstruct`, `denoise`, `translate`, likelihoods) are
 declared in `capabilities`; `require` turns a missing one into a clear `CapabilityError`.
 
-Layer: imports `data` (DataSpec), `optim` and `errors`; the families in `models/` build on it,
+Layer: imports `data` (DataSpec), `optim`, `validation` and `errors`; the families in `models/` build on it,
 and `train/` runs it.
 """
 
@@ -42,6 +42,7 @@ from torch import Tensor, nn
 from ..data import DataSpec
 from ..errors import CapabilityError, ConfigError, GennetError
 from ..optim import OptimSpec, Schedule
+from ..validation import check_ranges
 
 LossDict = dict[str, Tensor]
 
@@ -116,6 +117,11 @@ class GenerativeModel(nn.Module):
 
     def __init__(self, cfg, spec: DataSpec):
         super().__init__()
+        # settings are checked when they are made (config.apply_overrides); again here for a
+        # Config built by hand in Python
+        check_ranges(cfg, f"{type(self).__name__} model")
+        if hasattr(cfg, "validate"):
+            cfg.validate()
         self.cfg = cfg
         self.spec = spec
         self._phase_map: dict[str, Phase] = {}

@@ -12,7 +12,7 @@ Phases: `D`, then `G+E`. Data in [0, 1] is mapped to [-1, 1]; G ends in tanh.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -20,6 +20,7 @@ from torch import Tensor
 from .. import losses
 from ..nn.adversarial import ImageToVector, JointDiscriminator, make_generator
 from ..registry import register_model
+from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
@@ -33,6 +34,15 @@ class BiGANConfig:
     loss: Literal["non-saturating", "least-squares", "hinge"] = "non-saturating"
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+
+    ranges: ClassVar[dict[str, Range]] = {
+        "latent_dim": WIDTH,
+        "hidden": WIDTH,
+        "base_channels": WIDTH,
+        "disc_hidden": WIDTH,
+        "lr": LEARNING_RATE,
+        "betas": UNIT_OPEN,
+    }
 
 
 @register_model("bigan", description="BiGAN: generator, encoder and a discriminator on (x, z) pairs")

@@ -20,7 +20,7 @@ work in [-1, 1]; the verbs take and return images in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +32,7 @@ from ..nn.image_to_image import ImagePool, PatchDiscriminator, ResnetGenerator, 
 from ..nn.init import init_normal
 from ..optim import linear_decay
 from ..registry import register_model
+from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -57,13 +58,19 @@ class CycleGANConfig:
     decay_fraction: float = 0.5  # the last share of the run over which the lr falls linearly to 0
     flip: bool = True  # random horizontal flips of both domains during training
 
-    def validate(self) -> None:
-        if self.base_channels < 1 or self.n_blocks < 0 or self.n_down < 0:
-            raise ConfigError("base_channels must be >= 1, n_blocks and n_down >= 0")
-        if not 0.0 <= self.decay_fraction <= 1.0:
-            raise ConfigError(f"decay_fraction must be in [0, 1], got {self.decay_fraction}")
-        if self.pool_size < 0 or self.lambda_cycle < 0 or self.lambda_identity < 0:
-            raise ConfigError("pool_size, lambda_cycle and lambda_identity must be >= 0")
+    ranges: ClassVar[dict[str, Range]] = {
+        "base_channels": WIDTH,
+        "n_blocks": Range(0, 64),
+        "n_down": Range(0, 8),
+        "unet_depth": Range(0, 8),  # 0: automatic
+        "disc_layers": Range(0, 8),  # 0: automatic
+        "lambda_cycle": NON_NEGATIVE,
+        "lambda_identity": NON_NEGATIVE,
+        "pool_size": Range(0, 10000),
+        "lr": LEARNING_RATE,
+        "beta1": UNIT_OPEN,
+        "decay_fraction": UNIT,
+    }
 
 
 def identity_loss(mapped: Tensor, original: Tensor) -> Tensor:
@@ -82,6 +89,7 @@ def _twos(n: int) -> int:
 @register_model(
     "cyclegan",
     description="CycleGAN: unpaired translation A<->B (ResNet/U-Net generators, PatchGAN, cycle loss)",
+    train_defaults={"batch_size": 1},  # the paper's (instance norm; a step is one image per domain)
 )
 class CycleGAN(GenerativeModel):
     Config = CycleGANConfig

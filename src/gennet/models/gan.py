@@ -15,7 +15,7 @@ Data in [0, 1] is mapped to [-1, 1] for D; G's tanh output is mapped back by the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..nn.adversarial import make_discriminator, make_generator
 from ..optim import linear_decay
 from ..registry import register_model
+from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 from .labels import label_tensor
 
@@ -50,18 +51,25 @@ class GANConfig:
     lr_decay: float = 0.0  # share of the run, at its end, over which both learning rates fall linearly to 0
     reuse_fakes: bool = True  # with d_steps=1, G's update reuses the D update's fakes (as pytorch/examples)
 
+    ranges: ClassVar[dict[str, Range]] = {
+        "latent_dim": WIDTH,
+        "hidden": WIDTH,
+        "base_channels": WIDTH,
+        "d_steps": Range(1, 100),
+        "clip": NON_NEGATIVE,
+        "gp": NON_NEGATIVE,
+        "lr_g": LEARNING_RATE,
+        "lr_d": LEARNING_RATE,
+        "betas": UNIT_OPEN,
+        "lr_decay": UNIT,
+    }
 
-def _check(cfg: GANConfig) -> None:
-    if cfg.d_steps < 1:
-        raise ConfigError(f"d_steps must be >= 1, got {cfg.d_steps}")
-    if cfg.clip < 0 or cfg.gp < 0:
-        raise ConfigError("clip and gp must be >= 0")
-    if not 0.0 <= cfg.lr_decay <= 1.0:
-        raise ConfigError(f"lr_decay must be in [0, 1], got {cfg.lr_decay}")
-    if cfg.gp > 0 and cfg.d_norm == "batch" and cfg.arch == "conv":
-        raise ConfigError(
-            "the gradient penalty is per sample, and batch norm mixes samples: use d_norm=layer or none"
-        )
+    def validate(self) -> None:
+        """What one range per field cannot say (ranges are checked before this)."""
+        if self.gp > 0 and self.d_norm == "batch" and self.arch == "conv":
+            raise ConfigError(
+                "the gradient penalty is per sample, and batch norm mixes samples: use d_norm=layer or none"
+            )
 
 
 @register_model(
@@ -111,7 +119,6 @@ class GAN(GenerativeModel):
 
     def __init__(self, cfg: GANConfig, spec):
         super().__init__(cfg, spec)
-        _check(cfg)
         self.make_conditional(cfg.conditional)
         shape = (spec.channels, spec.height, spec.width)
         k, b = self.num_classes, cfg.base_channels

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,7 @@ from .. import losses
 from ..errors import ConfigError
 from ..nn.stylegan import MappingNetwork, StyleDiscriminator, SynthesisNetwork
 from ..registry import register_model
+from ..validation import LEARNING_RATE, NON_NEGATIVE, POSITIVE, UNIT, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, Stage, StepContext
 from .labels import label_tensor
 from .progressive import crop_to, downsample_to, fade_reals, pad_to, power_of_two_side, progressive_stage
@@ -76,16 +77,35 @@ class StyleGANConfig:
     betas: tuple[float, float] = (0.0, 0.99)
     mirror: bool = False  # random horizontal flips of the reals (the authors' mirror_augment)
 
+    ranges: ClassVar[dict[str, Range]] = {
+        "latent_dim": WIDTH,
+        "w_dim": WIDTH,
+        "mapping_layers": Range(1, 32),
+        "mapping_lr_mul": Range(0, 1, lo_open=True),
+        "fmap_base": Range(1, 2**20),
+        "fmap_max": WIDTH,
+        "fmap_decay": NON_NEGATIVE,
+        "mbstd_group": Range(0, 1024),
+        "r1_gamma": NON_NEGATIVE,
+        "r1_every": Range(1, 1000),
+        "gp": NON_NEGATIVE,
+        "drift": NON_NEGATIVE,
+        "style_mixing": UNIT,
+        "w_avg_beta": UNIT,
+        "start_resolution": Range(4, 1024),
+        "stage_kimg": POSITIVE,
+        "fade_kimg": NON_NEGATIVE,
+        "batch_by_resolution": Range(1, 2**20),
+        "lr_by_resolution": POSITIVE,
+        "lr": LEARNING_RATE,
+        "betas": UNIT_OPEN,
+    }
+
     def validate(self) -> None:
-        if self.r1_every < 1 or self.r1_gamma < 0 or self.gp < 0:
-            raise ConfigError("r1_every must be >= 1; r1_gamma and gp >= 0")
-        if not 0.0 <= self.style_mixing <= 1.0 or not 0.0 <= self.w_avg_beta <= 1.0:
-            raise ConfigError("style_mixing and w_avg_beta must be in [0, 1]")
+        """What one range per field cannot say (ranges are checked before this)."""
         start = self.start_resolution
-        if start < 4 or start & (start - 1):
+        if start & (start - 1):
             raise ConfigError(f"start_resolution must be a power of two >= 4, got {start}")
-        if self.stage_kimg <= 0 or self.fade_kimg < 0:
-            raise ConfigError("stage_kimg must be > 0 and fade_kimg >= 0")
 
 
 def _int_keys(d: dict, cast) -> dict:
@@ -108,7 +128,6 @@ class StyleGAN(GenerativeModel):
 
     def __init__(self, cfg: StyleGANConfig, spec):
         super().__init__(cfg, spec)
-        cfg.validate()
         self.make_conditional(cfg.conditional)
         self.side = power_of_two_side(spec.height, spec.width)
         self._batch_by_res = _int_keys(cfg.batch_by_resolution, int)

@@ -11,7 +11,7 @@ importance-weighted log-likelihood estimate (Burda et al. 2016).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,7 @@ from .. import losses
 from ..eval.likelihood import iw_log_likelihood
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
+from ..validation import LEARNING_RATE, NON_NEGATIVE, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 
 
@@ -33,6 +34,14 @@ class VAEConfig:
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
     beta: float = 1.0
     lr: float = 1e-3
+
+    ranges: ClassVar[dict[str, Range]] = {
+        "hidden": WIDTH,
+        "conv_channels": WIDTH,
+        "latent_dim": WIDTH,
+        "beta": NON_NEGATIVE,
+        "lr": LEARNING_RATE,
+    }
 
 
 @register_model("vae", description="variational autoencoder: ELBO, beta, sampling, importance-weighted NLL")

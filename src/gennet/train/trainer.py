@@ -15,7 +15,6 @@ Run directory:
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections import defaultdict
@@ -24,18 +23,23 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..atomic import write_error, write_text
 from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import GennetError, TrainingDiverged, TrainingInterrupted
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
+from ..validation import check_ranges, learning_rate_keys
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .checkpoint import bad_file, load_checkpoint, load_state, save_checkpoint, save_weights, short_reason
 from .ema import EMA
 from .loader import InMemoryLoader
+from .metrics_log import append_row, truncate_rows
 from .monitor import CollapseMonitor
 from .signals import StopSignals
+
+# smoothing=0: the remaining time from the average rate since the start, not from the last few steps
+# (which swing with previews and checkpoints)
+BAR_OPTIONS = {"unit": "step", "dynamic_ncols": True, "smoothing": 0}
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -54,6 +58,8 @@ class Trainer:
         device: torch.device,
         dist: D.DistInfo | None = None,
     ):
+        check_ranges(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
+        cfg.validate()
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.dist = dist or D.DistInfo()
         self.model = model.to(device)
@@ -253,7 +259,7 @@ class Trainer:
         )
         raise TrainingDiverged(
             f"loss of phase {phase!r} is not finite at step {self.step} ({values}); training stopped and "
-            f"{kept}. Try a lower learning rate (--set lr=...) or fp32 precision."
+            f"{kept}. {_advice(self.model.cfg, self.cfg.precision)}"
         )
 
     def fit(self, resume: bool = False) -> dict:
@@ -266,11 +272,9 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.resumed:
-                self._truncate_metrics(self.step)
+                truncate_rows(self.run_dir / "metrics.jsonl", self.step)
         self.model.train()
-        bar = tqdm(
-            total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, unit="step", dynamic_ncols=True
-        )
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, **BAR_OPTIONS)
         sums: dict = defaultdict(float)
         counts: dict = defaultdict(int)
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
@@ -322,12 +326,7 @@ class Trainer:
             with self._eval_net(ema=False) as net:  # the live generator: the EMA lags behind a collapse
                 row["monitor/diversity"] = self.monitor.diversity(net)
             self.monitor.check(row["monitor/diversity"], self.step)
-        path = self.run_dir / "metrics.jsonl"
-        try:  # appended, not rewritten: a torn last line (a kill) is dropped on resume
-            with open(path, "a") as f:
-                f.write(json.dumps(row) + "\n")
-        except OSError as e:
-            raise write_error(path, e) from None
+        append_row(self.run_dir / "metrics.jsonl", row)
         short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
         div = short.pop("monitor/diversity", short.pop("diversity", None))
         if div is not None:  # first in the bar: the collapse signal
@@ -349,15 +348,6 @@ class Trainer:
             else:
                 self._tb = SummaryWriter(str(self.run_dir / "tb"))
         return self._tb or None
-
-    def _truncate_metrics(self, step: int) -> None:
-        """Keep the rows up to `step` (the checkpoint's); rows a kill tore or damaged are dropped."""
-        path = self.run_dir / "metrics.jsonl"
-        if self.dist.is_main and path.is_file():
-            rows = [
-                r for r in path.read_bytes().decode("utf-8", "replace").splitlines() if _row_step(r) <= step
-            ]
-            write_text(path, "".join(r + "\n" for r in rows))
 
     @contextlib.contextmanager
     def _eval_net(self, ema: bool = True):
@@ -384,10 +374,10 @@ class Trainer:
             save_rows([r.float().cpu() for r in rows], path)
 
 
-def _row_step(line: str) -> float:
-    """The step of a metrics.jsonl row; infinity for a line that is not a row (torn, damaged)."""
-    try:
-        row = json.loads(line)
-        return row["step"] if isinstance(row, dict) and isinstance(row.get("step"), int) else math.inf
-    except ValueError:
-        return math.inf
+def _advice(model_cfg, precision: str) -> str:
+    """What to try after a diverged run, naming this model's own learning-rate keys."""
+    keys = learning_rate_keys(type(model_cfg))
+    tips = [f"a lower learning rate ({' '.join(f'--set {k}=...' for k in keys)})"] if keys else []
+    if precision != "fp32":
+        tips.append("fp32 precision (--set precision=fp32)")
+    return f"Try {' or '.join(tips)}." if tips else "Try a lower learning rate."

@@ -15,6 +15,7 @@ import torch
 from ..corruption import corrupt
 from ..eval import pixel_metrics as M
 from ..runs import Run, as_run, batched, float_images, heldout
+from ..validation import UNIT, check_count, check_number
 from ..viz import to_uint8
 from .capability import require
 
@@ -22,6 +23,7 @@ from .capability import require
 def reconstruct(run: Run | str | Path, images=None, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """(originals, reconstructions), uint8; held-out images when `images` is None."""
     run = as_run(run)
+    n = check_count("n", n)
     run.model.require("reconstruct")
     x = heldout(run, n).images if images is None else images
     x = float_images(run, x)
@@ -38,6 +40,9 @@ def denoise(
 ) -> dict[str, Any]:
     """Denoise `images`; with none, corrupt held-out images and report PSNR before and after."""
     run = as_run(run)
+    n = check_count("n", n)
+    if level is not None:
+        check_number("level", level, UNIT)
     run.model.require("denoise")
     if images is not None:
         x = float_images(run, images)

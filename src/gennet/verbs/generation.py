@@ -17,9 +17,12 @@ from ..eval.features import SHIPPED, load_extractor
 from ..latent import interpolation_path
 from ..models.labels import class_index
 from ..runs import Run, as_run, batched, float_images, heldout
+from ..validation import check_count, check_fits
 from ..viz import to_uint8
 from .capability import require
 from .style import truncation_kwargs, w_path_images
+
+SAMPLE_BATCH = 1000  # images decoded at a time by `sample`
 
 
 def sample(
@@ -35,15 +38,30 @@ def sample(
     truncation: psi of the truncation trick, w_avg + psi (w - w_avg) on the first `truncation_cutoff`
     style inputs (all when None); 1 (the default) is off. Style models only (capability style_mix)."""
     run = as_run(run)
+    n = check_count("n", n)
     run.model.require("sample")
     if labels is not None:
         run.model.require("conditional")
+    check_fits("n", n, (run.spec.channels, run.spec.height, run.spec.width))
     kwargs = truncation_kwargs(run.model, truncation, truncation_cutoff)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    with torch.no_grad():
-        out = run.model.sample(n, labels=labels, generator=g, **kwargs)
-    return to_uint8(out.cpu())
+    per_image = _one_per_image(labels, n)
+    parts = []
+    with torch.no_grad():  # in batches: only the uint8 result grows with n
+        for i in range(0, n, SAMPLE_BATCH):
+            m = min(SAMPLE_BATCH, n - i)
+            y = labels[i : i + m] if per_image else labels
+            parts.append(to_uint8(run.model.sample(m, labels=y, generator=g, **kwargs).cpu()))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _one_per_image(labels, n: int) -> bool:
+    """Whether `labels` holds one label per image (to be split with the batches)."""
+    try:
+        return not isinstance(labels, str) and len(labels) == n
+    except TypeError:  # None, an int, a 0-d tensor
+        return False
 
 
 def interpolate(
@@ -64,8 +82,13 @@ def interpolate(
     one linear row a pair, whatever `method` says unless it asks for spherical alone."""
     run = as_run(run)
     model = run.model
+    pairs, steps = (
+        check_count("pairs", pairs, maximum=1000),
+        check_count("steps", steps, minimum=2, maximum=1000),
+    )
     model.require("interpolate")
     between = _check_interpolation(model, between, space, method)
+    check_fits("pairs x steps", 2 * pairs * steps, (run.spec.channels, run.spec.height, run.spec.width))
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # a generator's own noise (StyleGAN's, in Z) repeats with the seed
     if between == "random":
@@ -180,6 +203,8 @@ def arithmetic(
     there is one) makes of the result images."""
     run = as_run(run)
     model = run.model
+    per_class, search = check_count("per_class", per_class, maximum=1000), check_count("search", search)
+    check_fits("search", search, (run.spec.channels, run.spec.height, run.spec.width), itemsize=4)
     model.require("decode")
     classes = run.classes
     if not classes:

@@ -23,6 +23,7 @@ from ..errors import ConfigError, GennetError
 from ..eval.path_length import EPSILON, perceptual_path_length
 from ..latent import interpolation_path
 from ..runs import Run, as_run
+from ..validation import check_count
 from ..viz import to_uint8
 from .capability import require
 
@@ -96,8 +97,7 @@ def style_mix(
     run = as_run(run)
     model = run.model
     require(model, "style_mix", "style mixing")
-    if rows < 1 or cols < 1:
-        raise ConfigError(f"rows and cols must be >= 1; got {rows}, {cols}")
+    rows, cols = check_count("rows", rows, maximum=1000), check_count("cols", cols, maximum=1000)
     truncation_kwargs(model, truncation, truncation_cutoff)  # checks psi and cutoff
     bands = style_bands(model.num_ws, model.ws_resolution)
     g = torch.Generator().manual_seed(seed)

@@ -22,6 +22,7 @@ from ..data.folder import list_images
 from ..errors import ConfigError, GennetError
 from ..io import read_images
 from ..runs import Run, as_run, float_images, load_split
+from ..validation import check_count
 from ..viz import save_image_npz, save_rows, to_uint8
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -69,8 +70,7 @@ def translate(
     run.model.require("translate")
     _check_direction(direction)
     if images is None:
-        if n < 1:
-            raise ConfigError(f"n must be >= 1, got {n}")
+        n = check_count("n", n)
         a, b = domains(run, "test")
         images = (a if direction == "AtoB" else b).images[:n]
     x = float_images(run, images)
