@@ -43,9 +43,11 @@ _REASONS = {
 def write_error(path: str | os.PathLike, exc: OSError) -> GennetError:
     """A clear error for an `OSError` met while writing `path`: the file, why, what to do."""
     why = _REASONS.get(exc.errno) or exc.strerror or str(exc)
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    todo = "Free some space or choose another location" if full else "Choose another location"
     return GennetError(
         f"cannot write {path}: {why}; it was left as it was (nothing half-written). "
-        "Free some space or choose another location, then run the command again"
+        f"{todo}, then run the command again"
     )
 
 

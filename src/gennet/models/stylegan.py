@@ -73,7 +73,8 @@ class StyleGANConfig:
         default_factory=lambda: {128: 1.5, 256: 2.0, 512: 3.0, 1024: 3.0}
     )  # lr multipliers (the authors' 0.0015, 0.002, 0.003 over 0.001)
     reset_optimizers: bool = True  # clear Adam's state at every stage change (the authors')
-    lr: float = 0.001
+    lr_g: float = 0.001  # Adam's learning rate for G (mapping + synthesis), the authors' G_lrate_base
+    lr_d: float = 0.001  # and for D (D_lrate_base); the CPU config raises it (see README)
     betas: tuple[float, float] = (0.0, 0.99)
     mirror: bool = False  # random horizontal flips of the reals (the authors' mirror_augment)
 
@@ -97,7 +98,8 @@ class StyleGANConfig:
         "fade_kimg": NON_NEGATIVE,
         "batch_by_resolution": Range(1, 2**20),
         "lr_by_resolution": POSITIVE,
-        "lr": LEARNING_RATE,
+        "lr_g": LEARNING_RATE,
+        "lr_d": LEARNING_RATE,
         "betas": UNIT_OPEN,
     }
 
@@ -176,13 +178,12 @@ class StyleGAN(GenerativeModel):
 
     def phases(self) -> list[Phase]:
         cfg = self.cfg
-        opt = OptimSpec("adam", cfg.lr, cfg.betas)
         d_params = list(self.D.parameters())
-        out = [Phase("D", d_params, self.d_loss, opt)]
+        out = [Phase("D", d_params, self.d_loss, OptimSpec("adam", cfg.lr_d, cfg.betas))]
         if cfg.loss == "logistic" and cfg.r1_gamma > 0 and cfg.r1_every > 1:
             out.append(Phase("D_reg", d_params, self.d_reg_loss, "D", every=cfg.r1_every))
         g_params = [*self.mapping.parameters(), *self.synthesis.parameters()]
-        return [*out, Phase("G", g_params, self.g_loss, opt)]
+        return [*out, Phase("G", g_params, self.g_loss, OptimSpec("adam", cfg.lr_g, cfg.betas))]
 
     def _enter(self, stage: Stage) -> None:
         self.stage_resolution.fill_(int(stage.resolution or self.side))
