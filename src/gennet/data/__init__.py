@@ -8,7 +8,7 @@ loaders `mnist`, `synthetic`, `folder`, `unpaired` above that; `load` (`load_dat
 
 from .folder import load_image_folder
 from .idx import read_idx, read_idx_pair, write_idx
-from .load import load_dataset
+from .load import folder_picture_sizes, load_dataset
 from .registry import dataset_names, register_dataset
 from .synthetic import make_synthetic
 from .types import DataSpec, ImageData, UnpairedData, convert_channels, resize_images, split_indices
@@ -21,6 +21,7 @@ __all__ = [
     "UnpairedData",
     "convert_channels",
     "dataset_names",
+    "folder_picture_sizes",
     "load_dataset",
     "load_image_folder",
     "load_pair",
