@@ -2,7 +2,7 @@
 unpaired two-domain sets (CycleGAN) and small synthetic sets. Every loader returns `ImageData` with uint8
 images of shape (N, C, H, W), or `UnpairedData` (two `ImageData` domains) for an unpaired set.
 
-Layers, imports pointing down only: `types` (and `idx`) at the bottom; `registry` above them; the
+Layers, imports pointing down only: `types` (and `idx`, `decode`) at the bottom; `registry` above them; the
 loaders `mnist`, `synthetic`, `folder`, `unpaired` above that; `load` (`load_dataset`) on top.
 """
 
