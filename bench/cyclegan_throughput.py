@@ -158,6 +158,7 @@ def time_gennet(data, steps: int, log_every: int, batch: int, base: int, blocks:
         data="mnist-thick",
         base_channels=base,
         n_blocks=blocks,
+        load_scale=1.0,  # the plain loop flips but does not crop
     )
 
 

@@ -20,13 +20,17 @@ def register_model(
     description: str = "",
     defaults: dict[str, Any] | None = None,
     train_defaults: dict[str, Any] | None = None,
+    image_size: int | None = None,
 ):
     """Register a model class under `name`.
 
     `defaults` overrides fields of the class's `Config` for this name, so one class can serve
     several names (e.g. `ae`, `sparse-ae`, `denoising-ae`) without copies; `train_defaults`
     overrides `TrainConfig` defaults for runs of this model (a config file or --set still wins).
-    The class's `Config` must declare a range for each numeric field (`validation.Range`).
+    `image_size` (required) is the square side the model is made for (its paper's, e.g. CycleGAN
+    256, DCGAN 64, the MLP models 28): what a folder of pictures of different sizes is fitted to,
+    unless the pictures are smaller (`gennet.sizing`). The class's `Config` must declare a range
+    for each numeric field (`validation.Range`).
     """
 
     def wrap(cls):
@@ -35,11 +39,14 @@ def register_model(
         missing = missing_ranges(cls.Config)
         if missing:
             raise RuntimeError(f"model {name!r}: {cls.Config.__name__}.ranges lacks {missing}")
+        if not isinstance(image_size, int) or image_size < 4:
+            raise RuntimeError(f"model {name!r}: register_model needs the image_size it is made for")
         _MODELS[name] = {
             "cls": cls,
             "description": description,
             "defaults": dict(defaults or {}),
             "train_defaults": dict(train_defaults or {}),
+            "image_size": image_size,
         }
         return cls
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .data import DataSpec, ImageData, UnpairedData, load_dataset
 from .errors import ConfigError, GennetError
 from .models.base import GenerativeModel
 from .registry import model_entry
+from .sizing import choose_image_size
 from .train import Trainer
 from .train import distributed as D
 from .train.checkpoint import (
@@ -159,8 +161,12 @@ def train(
         tcfg, mcfg = resolve_config(model, config_file=config_file, **settings)
     device = D.resolve_device(tcfg.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = D.init_from_env(device)
+    say = dist.is_main and not tcfg.quiet
     try:
+        if not resume:
+            tcfg = _choose_size(tcfg, mcfg, say)
         data = load_split(tcfg, "train")
+        _report_loading(data, say)
         if resume:
             _check_same_data(read_run_config(run_dir), data.spec, tcfg.data)
         torch.manual_seed(tcfg.seed)  # the same initial weights on every process
@@ -178,6 +184,23 @@ def train(
     finally:
         D.shutdown(dist)
     return run_dir
+
+
+def _choose_size(tcfg: TrainConfig, mcfg, say: bool) -> TrainConfig:
+    """tcfg with the image size `sizing` chooses for a folder of pictures (said on stderr)."""
+    choice = choose_image_size(tcfg, mcfg)
+    if choice is None:
+        return tcfg
+    if say:
+        print(f"gennet: {choice.message}", file=sys.stderr)
+    return dataclasses.replace(tcfg, image_size=choice.size)
+
+
+def _report_loading(data: ImageData | UnpairedData, say: bool) -> None:
+    """Say on stderr what loading a folder did: images kept, resized, skipped and why."""
+    for part in (data.a, data.b) if isinstance(data, UnpairedData) else (data,):
+        if say and part.report is not None:
+            print(f"gennet: {part.report.summary()}", file=sys.stderr)
 
 
 def _check_same_data(saved: SavedConfig, spec: DataSpec, data: str) -> None:

@@ -2,13 +2,13 @@
 unpaired two-domain sets (CycleGAN) and small synthetic sets. Every loader returns `ImageData` with uint8
 images of shape (N, C, H, W), or `UnpairedData` (two `ImageData` domains) for an unpaired set.
 
-Layers, imports pointing down only: `types` (and `idx`) at the bottom; `registry` above them; the
+Layers, imports pointing down only: `types` (and `idx`, `decode`) at the bottom; `registry` above them; the
 loaders `mnist`, `synthetic`, `folder`, `unpaired` above that; `load` (`load_dataset`) on top.
 """
 
 from .folder import load_image_folder
 from .idx import read_idx, read_idx_pair, write_idx
-from .load import load_dataset
+from .load import folder_picture_sizes, load_dataset
 from .registry import dataset_names, register_dataset
 from .synthetic import make_synthetic
 from .types import DataSpec, ImageData, UnpairedData, convert_channels, resize_images, split_indices
@@ -21,6 +21,7 @@ __all__ = [
     "UnpairedData",
     "convert_channels",
     "dataset_names",
+    "folder_picture_sizes",
     "load_dataset",
     "load_image_folder",
     "load_pair",

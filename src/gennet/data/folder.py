@@ -1,6 +1,6 @@
 """A folder of PNG/JPEG images as a dataset; class labels from top-level subfolders.
 
-Layer: a loader; imports only `types` and `errors`. `build_image_data` and `is_gray_file` are
+Layer: a loader; imports only `decode`, `types` and `errors`. `build_image_data` and `is_gray_file` are
 public for the other folder loaders (unpaired A/B folders, translation inputs).
 """
 
@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .types import ImageData, split_indices
+from .decode import DECODE_ERRORS, GRAY_MODES, read_image
+from .types import ImageData, LoadReport, split_indices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
-# Errors Pillow raises for a file it cannot identify or decode (UnidentifiedImageError is an OSError).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+BAR_FROM = 200  # a folder of at least this many files shows a progress bar (on a terminal)
 
 
 def list_images(root: Path) -> list[Path]:
@@ -72,64 +72,64 @@ def is_gray_file(path: Path) -> bool | None:
         return None
 
 
-def _open(path: Path, strict: bool) -> Image.Image | None:
-    """Open and fully decode; None (with a warning) or DataError (strict) when that fails."""
+def _read(
+    path: Path, size: int | None, strict: bool, skip_small: bool, report: LoadReport
+) -> Image.Image | None:
+    """`decode.read_image`, or None when it fails and not strict (with a warning) or when
+    `skip_small` and the picture's shorter side is under half of `size` (it would be enlarged
+    more than twice; only its header is read); either is counted in `report`."""
+    min_side = (size + 1) // 2 if skip_small and size is not None else 0
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.copy()
-    except DECODE_ERRORS as exc:
-        reason = f"{type(exc).__name__}: {exc}"
+        img, dims = read_image(path, size, min_side)
+    except DataError as exc:
         if strict:
-            raise DataError(f"unreadable image {path}: {reason}") from exc
-        warnings.warn(f"skipping unreadable image {path}: {reason}", stacklevel=5)
+            raise
+        warnings.warn(f"skipping {exc}", stacklevel=5)
+        report.skip("unreadable", path)
         return None
-
-
-def _normalize(img: Image.Image) -> Image.Image:
-    """Any Pillow image -> mode L (grayscale sources) or RGB; transparency is composited onto white."""
-    gray = img.mode in GRAY_MODES
-    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
-        arr = np.asarray(img, dtype=np.float64) / 257.0  # 16-bit range -> 8-bit
-        img = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return img.convert("L" if gray else "RGB")
-
-
-def _fit(img: Image.Image, size: int) -> Image.Image:
-    """Resize the shorter side to `size` (Lanczos), then center-crop to size x size."""
-    w, h = img.size
-    scale = size / min(w, h)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    img = img.resize((nw, nh), Image.Resampling.LANCZOS)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return img.crop((left, top, left + size, top + size))
+    if img is None:
+        report.skip(f"too small (shorter side under {min_side} px)", path)
+    elif size is not None and dims != (size, size):
+        report.resized += 1
+    return img
 
 
 def _decode(
-    files: list[Path], *, image_size: int | None, strict: bool, root: Path
-) -> list[tuple[int, Image.Image]]:
-    """(index in files, L or RGB image) for each readable file, resized if image_size, else sizes checked."""
+    files: list[Path], *, image_size: int | None, strict: bool, root: Path, skip_small: bool
+) -> tuple[list[tuple[int, Image.Image]], LoadReport]:
+    """(index in files, L or RGB image) for each readable file, resized if image_size, else sizes
+    checked; and the report of what was kept, resized and skipped. A bar shows for many files."""
     out: list[tuple[int, Image.Image]] = []
-    for i, path in enumerate(files):
-        img = _open(path, strict)
+    report = LoadReport(root, size=image_size)
+    bar = tqdm(files, desc=f"reading {root.name}", unit="image", disable=len(files) < BAR_FROM or None)
+    for i, path in enumerate(bar):
+        img = _read(path, image_size, strict, skip_small, report)
         if img is None:
             continue
-        img = _normalize(img)
-        if image_size is not None:
-            img = _fit(img, image_size)
-        elif out and img.size != out[0][1].size:
+        if image_size is None and out and img.size != out[0][1].size:
             (w0, h0), (w, h) = out[0][1].size, img.size
             raise DataError(
                 f"images in {root} differ in size: {files[out[0][0]]} is {w0}x{h0} but {path} is {w}x{h}; "
                 "pass an image size (--set image_size=N) to resize and crop them"
             )
         out.append((i, img))
+    bar.close()
+    report.kept = len(out)
     if not out:
-        raise DataError(f"no readable images (.png, .jpg, .jpeg) in {root}")
-    return out
+        raise DataError(_nothing_kept(root, report))
+    return out, report
+
+
+def _nothing_kept(root: Path, report: LoadReport) -> str:
+    if not report.skipped:
+        return f"no readable images (.png, .jpg, .jpeg) in {root}"
+    why = report.summary().split(", ", 1)[-1]
+    hint = (
+        "give a smaller image size (--set image_size=N)"
+        if any(r.startswith("too small") for r in report.skipped)
+        else "replace or remove the unreadable files"
+    )
+    return f"no usable images in {root}: {why}; {hint}"
 
 
 def _stack(decoded: list[tuple[int, Image.Image]], channels: int) -> torch.Tensor:
@@ -157,13 +157,15 @@ def load_image_folder(
 ) -> ImageData:
     """All images under `root` as ImageData: images uint8 (N, C, H, W), labels int64 (N,) from class folders.
 
-    channels None => 1 if every image is grayscale, else 3. image_size None => all must share one size.
+    channels None => 1 if every image is grayscale, else 3. image_size None => all must share one
+    size; else each is turned upright (EXIF), resized (shorter side) and centre-cropped, and those
+    it would enlarge more than twice are skipped (counted in the result's `report`).
     """
     root = _check_root(root)
     files, classes = _scan(root)
     files, labels = _labels_for(root, files, classes)
     return build_image_data(
-        root, files, labels, classes, image_size=image_size, channels=channels, strict=strict
+        root, files, labels, classes, image_size=image_size, channels=channels, strict=strict, skip_small=True
     )
 
 
@@ -178,18 +180,22 @@ def build_image_data(
     strict: bool,
     others: Sequence[Path] = (),
     folder: Path | None = None,
+    skip_small: bool = False,
 ) -> ImageData:
-    """Decode `files`; with channels None, 1 if they (and the other split's `others`) are all grayscale."""
+    """Decode `files`; with channels None, 1 if they (and the other split's `others`) are all grayscale.
+    `skip_small`: leave out pictures that `image_size` would enlarge more than twice. The result's
+    `report` says what was kept, resized and skipped."""
     if not files:
         raise DataError(f"no images (.png, .jpg, .jpeg) found in {folder or root}")
-    decoded = _decode(files, image_size=image_size, strict=strict, root=folder or root)
+    where = folder or root
+    decoded, report = _decode(files, image_size=image_size, strict=strict, root=where, skip_small=skip_small)
     if channels is None:
         gray = all(img.mode == "L" for _, img in decoded) and all(
             is_gray_file(f) is not False for f in others
         )
         channels = 1 if gray else 3
     label_t = None if labels is None else torch.tensor([labels[i] for i, _ in decoded], dtype=torch.int64)
-    return ImageData(_stack(decoded, channels), label_t, root.name, classes)
+    return ImageData(_stack(decoded, channels), label_t, root.name, classes, report=report)
 
 
 def has_train_test_layout(root: Path) -> bool:
@@ -227,6 +233,7 @@ def load_folder_split(
             strict=strict,
             others=other,
             folder=root / split,
+            skip_small=True,
         )
     files, classes = _scan(root)
     files, labels = _labels_for(root, files, classes)
@@ -244,4 +251,5 @@ def load_folder_split(
         channels=channels,
         strict=strict,
         others=[files[i] for i in other],
+        skip_small=True,
     )

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from ..errors import ConfigError, DataError
-from .folder import load_folder_split
+from .decode import upright_size
+from .folder import BAR_FROM, list_images, load_folder_split
 from .mnist import load_mnist  # noqa: F401  (importing the loaders registers their names)
 from .registry import dataset_entry, dataset_names
 from .synthetic import make_synthetic  # noqa: F401
 from .types import ImageData, UnpairedData, convert_channels, resize_images
-from .unpaired import is_unpaired_folder, load_unpaired_folder
+from .unpaired import DOMAIN_DIRS, is_unpaired_folder, load_unpaired_folder
 
 SPLITS = ("train", "test")
 
@@ -74,3 +77,19 @@ def load_dataset(
         f"unknown dataset {name!r}: {hint}known names are {names}; "
         "a path to a folder of images is also accepted"
     )
+
+
+def folder_picture_sizes(name: str) -> list[tuple[int, int]] | None:
+    """The upright (width, height) of every readable picture of the image folder `name` (both
+    splits; the domain folders of an unpaired one), from the files' headers; None when `name` is a
+    registered dataset or not a folder."""
+    folder = Path(name).expanduser()
+    if dataset_entry(name) is not None or not folder.is_dir():
+        return None
+    if is_unpaired_folder(folder):
+        files = [f for d in DOMAIN_DIRS if (folder / d).is_dir() for f in list_images(folder / d)]
+    else:
+        files = list_images(folder)
+    bar = tqdm(files, desc=f"measuring {folder.name}", unit="image", disable=len(files) < BAR_FROM or None)
+    sizes = [upright_size(f) for f in bar]
+    return [s for s in sizes if s is not None]

@@ -16,7 +16,8 @@ domain; an index array or mask indexes A and keeps B whole (it says nothing abou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -54,13 +55,45 @@ class DataSpec:
 
 
 @dataclass
+class LoadReport:
+    """What loading an image folder did: images kept, those resized or cropped to `size`, and
+    the files skipped, by reason ("unreadable", "too small", ...)."""
+
+    folder: Path
+    kept: int = 0
+    resized: int = 0
+    size: int | None = None  # the square side images were fitted to (None: their own size)
+    skipped: dict[str, list[Path]] = field(default_factory=dict)
+
+    def skip(self, reason: str, path: Path) -> None:
+        self.skipped.setdefault(reason, []).append(path)
+
+    def summary(self) -> str:
+        """One line: 'DIR/trainA: 12 images kept (9 resized and cropped to 64x64), 1 skipped
+        (unreadable: 1 (x.png))'."""
+        line = f"{self.folder}: {self.kept} image{'s' * (self.kept != 1)} kept"
+        if self.size is not None:
+            line += f" ({self.resized} resized and cropped to {self.size}x{self.size})"
+        n = sum(len(v) for v in self.skipped.values())
+        if n:
+            parts = []
+            for reason, paths in self.skipped.items():
+                shown = ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+                parts.append(f"{reason}: {len(paths)} ({shown})")
+            line += f", {n} skipped ({'; '.join(parts)})"
+        return line
+
+
+@dataclass
 class ImageData:
-    """A set of images: `images` uint8 (N, C, H, W) contiguous on CPU, `labels` int64 (N,) or None."""
+    """A set of images: `images` uint8 (N, C, H, W) contiguous on CPU, `labels` int64 (N,) or None.
+    `report`: what loading it from a folder did (None for other sources); not kept by `subset`."""
 
     images: torch.Tensor
     labels: torch.Tensor | None
     name: str
     classes: list[str] | None = None
+    report: LoadReport | None = field(default=None, compare=False, repr=False)
 
     @property
     def spec(self) -> DataSpec:

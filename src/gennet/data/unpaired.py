@@ -80,8 +80,8 @@ def _invert(images: np.ndarray) -> np.ndarray:
 
 def _unpaired(a: ImageData, b: ImageData, name: str) -> UnpairedData:
     """Domain A named `name`, domain B named `name:B`."""
-    a = ImageData(a.images, a.labels, name, a.classes)
-    b = ImageData(b.images, b.labels, f"{name}:B", b.classes)
+    a = ImageData(a.images, a.labels, name, a.classes, report=a.report)
+    b = ImageData(b.images, b.labels, f"{name}:B", b.classes, report=b.report)
     return UnpairedData(a, b, name)
 
 
@@ -214,7 +214,15 @@ def load_unpaired_folder(
             f"test{dom}" if split == "test" and (root / f"test{dom}").is_dir() else f"train{dom}"
         )
         doms[dom] = build_image_data(
-            root, fs, None, None, image_size=image_size, channels=channels, strict=strict, folder=folder
+            root,
+            fs,
+            None,
+            None,
+            image_size=image_size,
+            channels=channels,
+            strict=strict,
+            folder=folder,
+            skip_small=True,
         )
     a, b = doms["A"], doms["B"]
     if a.images.shape[1:] != b.images.shape[1:]:

@@ -23,6 +23,7 @@ from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
 from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .sides import ConvStageSides
 
 
 @dataclass
@@ -49,8 +50,12 @@ class AAEConfig:
     }
 
 
-@register_model("aae", description="adversarial autoencoder: a latent discriminator pushes q(z) to N(0, I)")
-class AAE(GenerativeModel):
+@register_model(
+    "aae",
+    description="adversarial autoencoder: a latent discriminator pushes q(z) to N(0, I)",
+    image_size=28,  # the paper's MNIST
+)
+class AAE(ConvStageSides, GenerativeModel):
     Config = AAEConfig
     capabilities = frozenset({"sample", "encode", "decode", "reconstruct", "interpolate"})
     ema_modules = ("encoder", "decoder")  # the latent discriminator is never used by a verb

@@ -21,6 +21,7 @@ from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
 from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .sides import ConvStageSides
 
 
 @dataclass
@@ -48,18 +49,24 @@ class AEConfig:
     }
 
 
-@register_model("ae", description="bottleneck autoencoder (MLP or conv), BCE or MSE reconstruction")
+@register_model(
+    "ae",
+    description="bottleneck autoencoder (MLP or conv), BCE or MSE reconstruction",
+    image_size=28,  # MNIST's, as the MLP 784-512-256 is made for
+)
 @register_model(
     "sparse-ae",
     description="sparse autoencoder: KL sparsity toward rate rho (or L1 activity penalty)",
     defaults={"sparsity": "kl", "sparsity_weight": 1.0, "hidden": (512,), "latent_dim": 64},
+    image_size=28,
 )
 @register_model(
     "denoising-ae",
     description="denoising autoencoder: learns to restore corrupted inputs",
     defaults={"corruption": "gaussian", "corruption_level": 0.4},
+    image_size=28,
 )
-class Autoencoder(GenerativeModel):
+class Autoencoder(ConvStageSides, GenerativeModel):
     Config = AEConfig
     capabilities = frozenset({"encode", "decode", "reconstruct", "denoise", "interpolate"})
 

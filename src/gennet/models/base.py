@@ -129,6 +129,18 @@ class GenerativeModel(nn.Module):
         # (e.g. CycleGAN's constant-then-linear-decay learning rate).
         self.total_steps: int | None = None
 
+    # ---- image sizes (gennet.sizing asks these for folders of pictures of any size) ------------
+    @classmethod
+    def image_side(cls, cfg, side: int) -> tuple[int, str]:
+        """The square side to train at for a wished-for `side`: the largest <= side the networks of
+        `cfg` take (or their smallest), and a few words on what they need ('' when any side does)."""
+        return side, ""
+
+    @classmethod
+    def takes_image_shape(cls, cfg, height: int, width: int) -> bool:
+        """Whether the networks of `cfg` take images of height x width as they are."""
+        return True
+
     # ---- the training contract -------------------------------------------------------------
     def phases(self) -> list[Phase]:
         raise NotImplementedError

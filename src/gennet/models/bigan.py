@@ -22,6 +22,7 @@ from ..nn.adversarial import ImageToVector, JointDiscriminator, make_generator
 from ..registry import register_model
 from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .sides import DCGANSides
 
 
 @dataclass
@@ -45,8 +46,12 @@ class BiGANConfig:
     }
 
 
-@register_model("bigan", description="BiGAN: generator, encoder and a discriminator on (x, z) pairs")
-class BiGAN(GenerativeModel):
+@register_model(
+    "bigan",
+    description="BiGAN: generator, encoder and a discriminator on (x, z) pairs",
+    image_size=28,  # the paper's MNIST networks
+)
+class BiGAN(DCGANSides, GenerativeModel):
     Config = BiGANConfig
     capabilities = frozenset({"sample", "encode", "decode", "reconstruct", "interpolate"})
     ema_modules = ("G", "E")  # the joint discriminator is never used by a verb

@@ -34,6 +34,7 @@ from ..optim import linear_decay
 from ..registry import register_model
 from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .sides import multiple_of, power_of_two_at_most
 
 DIRECTIONS = ("AtoB", "BtoA")
 GanLoss = Literal["least-squares", "non-saturating", "minimax", "hinge", "wasserstein"]
@@ -57,6 +58,8 @@ class CycleGANConfig:
     beta1: float = 0.5
     decay_fraction: float = 0.5  # the last share of the run over which the lr falls linearly to 0
     flip: bool = True  # random horizontal flips of both domains during training
+    # training: enlarge by this (the reference's load 286 / crop 256) and crop back at random; 1 = off
+    load_scale: float = 286 / 256
 
     ranges: ClassVar[dict[str, Range]] = {
         "base_channels": WIDTH,
@@ -70,6 +73,7 @@ class CycleGANConfig:
         "lr": LEARNING_RATE,
         "beta1": UNIT_OPEN,
         "decay_fraction": UNIT,
+        "load_scale": Range(1, 2),
     }
 
 
@@ -90,6 +94,7 @@ def _twos(n: int) -> int:
     "cyclegan",
     description="CycleGAN: unpaired translation A<->B (ResNet/U-Net generators, PatchGAN, cycle loss)",
     train_defaults={"batch_size": 1},  # the paper's (instance norm; a step is one image per domain)
+    image_size=256,  # the paper's (and its code's crop size)
 )
 class CycleGAN(GenerativeModel):
     Config = CycleGANConfig
@@ -108,6 +113,21 @@ class CycleGAN(GenerativeModel):
             init_normal(net)  # the reference code's N(0, 0.02) conv weights, zero biases
         self.pool_A = ImagePool(cfg.pool_size, (c, h, w))  # fakes F(y) for D_X
         self.pool_B = ImagePool(cfg.pool_size, (c, h, w))  # fakes G(x) for D_Y
+
+    @classmethod
+    def image_side(cls, cfg: CycleGANConfig, side: int) -> tuple[int, str]:
+        if cfg.generator == "unet" and not cfg.unet_depth:
+            return power_of_two_at_most(side), "a power of two (a U-Net as deep as the side allows)"
+        n = cfg.unet_depth if cfg.generator == "unet" else cfg.n_down
+        what = "unet_depth" if cfg.generator == "unet" else "n_down"
+        return multiple_of(side, 2**n), f"a multiple of {2**n} ({what}={n} stride-2 stages)"
+
+    @classmethod
+    def takes_image_shape(cls, cfg: CycleGANConfig, height: int, width: int) -> bool:
+        if cfg.generator == "unet":
+            depth = cfg.unet_depth or min(8, _twos(height), _twos(width))
+            return depth >= 1 and height % 2**depth == 0 and width % 2**depth == 0
+        return height % 2**cfg.n_down == 0 and width % 2**cfg.n_down == 0
 
     def _generator(self, c: int, h: int, w: int) -> nn.Module:
         cfg = self.cfg
@@ -153,9 +173,25 @@ class CycleGAN(GenerativeModel):
                 "fashion-sneaker-boot, synthetic-rgb-pair) or a folder with trainA/ and trainB/"
             )
         x, y = batch.x * 2 - 1, batch.extra["b"] * 2 - 1
+        if self.cfg.load_scale > 1 and self.training:
+            x, y = self._random_crop(x), self._random_crop(y)
         if self.cfg.flip and self.training:
             x, y = self._flip(x), self._flip(y)
         return x, y
+
+    def _random_crop(self, x: Tensor) -> Tensor:
+        """The reference's resize-and-crop: each image enlarged by `load_scale` (bilinear), then a
+        window of its own size at a random place (global RNG). The reference enlarges the file
+        itself (to 286 for a crop of 256); here the loaded image is enlarged: the same window, from
+        the image at the training size."""
+        h, w = x.shape[-2:]
+        big_h, big_w = round(h * self.cfg.load_scale), round(w * self.cfg.load_scale)
+        if (big_h, big_w) == (h, w):
+            return x
+        big = nn.functional.interpolate(x, size=(big_h, big_w), mode="bilinear", align_corners=False)
+        tops = torch.randint(0, big_h - h + 1, (len(x),)).tolist()
+        lefts = torch.randint(0, big_w - w + 1, (len(x),)).tolist()
+        return torch.stack([b[:, t : t + h, l : l + w] for b, t, l in zip(big, tops, lefts, strict=True)])
 
     @staticmethod
     def _flip(x: Tensor) -> Tensor:

@@ -28,6 +28,7 @@ from ..registry import register_model
 from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 from .labels import label_tensor
+from .sides import DCGANSides
 
 LossKind = Literal["minimax", "non-saturating", "wasserstein", "hinge", "least-squares"]
 
@@ -73,12 +74,15 @@ class GANConfig:
 
 
 @register_model(
-    "gan", description="GAN: MLP generator and discriminator, minimax or non-saturating loss, k D steps"
+    "gan",
+    description="GAN: MLP generator and discriminator, minimax or non-saturating loss, k D steps",
+    image_size=28,  # the paper's MNIST
 )
 @register_model(
     "dcgan",
     description="DCGAN: strided/transposed convolutions, batch norm, Adam(2e-4, 0.5); 28-64 px, gray or RGB",
     defaults={"arch": "conv"},
+    image_size=64,  # the paper's
 )
 @register_model(
     "wgan",
@@ -92,6 +96,7 @@ class GANConfig:
         "lr_d": 5e-5,
         "d_steps": 5,
     },
+    image_size=64,  # the paper's LSUN bedrooms
 )
 @register_model(
     "wgan-gp",
@@ -106,13 +111,15 @@ class GANConfig:
         "betas": (0.0, 0.9),
         "d_steps": 5,
     },
+    image_size=64,  # the paper's LSUN bedrooms
 )
 @register_model(
     "cgan",
     description="conditional GAN: labels condition G and D; sample the classes you ask for",
     defaults={"arch": "conv", "conditional": True},
+    image_size=28,  # the paper's MNIST
 )
-class GAN(GenerativeModel):
+class GAN(DCGANSides, GenerativeModel):
     Config = GANConfig
     capabilities = frozenset({"sample", "decode", "interpolate"})
     ema_modules = ("G",)  # the EMA averages the generator; D is never sampled from

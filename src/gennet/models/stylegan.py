@@ -43,6 +43,7 @@ from ..validation import LEARNING_RATE, NON_NEGATIVE, POSITIVE, UNIT, UNIT_OPEN,
 from .base import Batch, GenerativeModel, OptimSpec, Phase, Stage, StepContext
 from .labels import label_tensor
 from .progressive import crop_to, downsample_to, fade_reals, pad_to, power_of_two_side, progressive_stage
+from .sides import power_of_two_at_most
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _int_keys(d: dict, cast) -> dict:
     "stylegan",
     description="StyleGAN: mapping network, AdaIN, noise, style mixing, truncation; progressive growing",
     train_defaults={"ema_kimg": 10.0},
+    image_size=256,  # the paper's LSUN size (its FFHQ runs end at 1024: --set image_size=1024)
 )
 class StyleGAN(GenerativeModel):
     Config = StyleGANConfig
@@ -158,6 +160,10 @@ class StyleGAN(GenerativeModel):
         # the resolution and fade of the last training step: what the verbs synthesise at
         self.register_buffer("stage_resolution", torch.tensor(self._start()))
         self.register_buffer("stage_alpha", torch.tensor(1.0))
+
+    @classmethod
+    def image_side(cls, cfg: StyleGANConfig, side: int) -> tuple[int, str]:
+        return power_of_two_at_most(side), "a power of two (the resolutions of progressive growing)"
 
     def _start(self) -> int:
         return min(self.cfg.start_resolution, self.side)

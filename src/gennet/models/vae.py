@@ -23,6 +23,7 @@ from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
 from ..validation import LEARNING_RATE, NON_NEGATIVE, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
+from .sides import ConvStageSides
 
 
 @dataclass
@@ -44,8 +45,12 @@ class VAEConfig:
     }
 
 
-@register_model("vae", description="variational autoencoder: ELBO, beta, sampling, importance-weighted NLL")
-class VAE(GenerativeModel):
+@register_model(
+    "vae",
+    description="variational autoencoder: ELBO, beta, sampling, importance-weighted NLL",
+    image_size=28,  # the PyTorch example's MNIST (MLP 784-400-20)
+)
+class VAE(ConvStageSides, GenerativeModel):
     Config = VAEConfig
     capabilities = frozenset(
         {"sample", "encode", "decode", "reconstruct", "denoise", "interpolate", "likelihood"}
