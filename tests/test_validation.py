@@ -229,7 +229,7 @@ def test_divergence_advice_names_the_models_learning_rates(model):
     advice = _advice(cfg, "fp32")
     keys = re.findall(r"--set (\w+)=", advice)
     assert keys and all(k in {f.name for f in dataclasses.fields(cfg)} for k in keys)
-    assert ("lr_g" in keys) == (model == "gan")
+    assert ("lr_g" in keys) == (model in ("gan", "stylegan"))
 
 
 # ---- defaults a user can live with ------------------------------------------------------------------
