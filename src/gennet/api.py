@@ -13,6 +13,7 @@ Where things live: `runs` (configuration, build, train, load, held-out data), `v
 (sample, interpolate, arithmetic), `verbs/autoencoding` (reconstruct, denoise, encode),
 `verbs/translation` (translate), `verbs/style` (style_mix; truncation and paths in W of style models),
 `eval/protocol` (evaluate, evaluate_images, evaluate_translation),
+`exporting` (export one part of a run to ONNX or TorchScript, export_metadata),
 `io` (reading and writing images).
 
 Layer: above `runs`, `verbs/`, `eval/protocol`, `io`; imported by the CLI, `benchmark` and users.
@@ -23,6 +24,8 @@ from __future__ import annotations
 from .config import to_jsonable
 from .data import dataset_names
 from .eval.protocol import evaluate, evaluate_images, evaluate_translation
+from .exporting import export
+from .exporting import read_metadata as export_metadata
 from .io import read_images, write_images, write_rows
 from .registry import model_descriptions
 from .runs import Run, build_model, heldout, load, model_config, resolve_config, train
@@ -51,6 +54,8 @@ __all__ = [
     "evaluate",
     "evaluate_images",
     "evaluate_translation",
+    "export",
+    "export_metadata",
     "heldout",
     "interpolate",
     "list_datasets",

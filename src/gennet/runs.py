@@ -224,6 +224,7 @@ class Run:
     spec: DataSpec
     path: Path
     classes: list[str] | None = None
+    weights: Path | None = None  # the file the weights were read from (None: built in memory)
 
     @property
     def device(self) -> torch.device:
@@ -250,7 +251,7 @@ def load(run_dir: str | Path, device: str = "auto", ema: bool = True) -> Run:
     state = load_weights(source) if source.suffix == ".safetensors" else load_checkpoint(source)["model"]
     load_state(model, state, source)
     model.to(D.resolve_device(device)).eval()
-    return Run(model, tcfg, saved.spec, path, saved.classes)
+    return Run(model, tcfg, saved.spec, path, saved.classes, weights=source)
 
 
 def as_run(run: Run | str | Path) -> Run:

@@ -18,6 +18,7 @@ from ..errors import GennetError, TrainingInterrupted
 from ..io import check_output
 from ..validation import check_count
 from .base import Command
+from .export import Export
 from .training import Bench, Config, List, Train
 from .verbs import (
     Arithmetic,
@@ -42,6 +43,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Translate,
     Arithmetic,
     Evaluate,
+    Export,
     Bench,
     List,
     Config,
@@ -61,6 +63,7 @@ EPILOG = """examples:
   gennet translate runs/cyclegan -o grid.png               # held-out A: input / translation / cycle
   gennet sample runs/stylegan -n 16 --truncation 0.7 -o s.png  # the truncation trick (style models)
   gennet style-mix runs/stylegan -o mix.png                # coarse / middle / fine styles from B
+  gennet export runs/vae -o vae.onnx                       # the decoder for onnxruntime (--part encoder)
   gennet config vae > my.yaml                          # every setting, to edit and pass to --config
   torchrun --nproc_per_node=2 -m gennet train vae      # data parallel (DDP), batch split across processes
   gennet train vae --threads 1                         # CPU threads (default: the cores this process may use)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import GennetError
+from ..nn.tracing import recording
 
 
 def class_index(term: str | int, classes: Sequence[str]) -> int:
@@ -69,6 +70,6 @@ def label_tensor(labels, n: int, num_classes: int, model: str, device=None) -> t
         y = y.expand(n)
     if y.numel() != n:
         raise GennetError(f"got {y.numel()} labels for {n} samples; give one label or one per sample")
-    if int(y.min()) < 0 or int(y.max()) >= num_classes:
+    if not recording() and (int(y.min()) < 0 or int(y.max()) >= num_classes):  # eager only: see nn/tracing
         raise GennetError(f"labels must be in 0..{num_classes - 1}; got {sorted(set(y.tolist()))}")
     return y

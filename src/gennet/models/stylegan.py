@@ -280,10 +280,11 @@ class StyleGAN(GenerativeModel):
         """The resolution of the block that style input i drives: 4, 4, 8, 8, 16, ..."""
         return 2 ** (i // 2 + 2)
 
-    def truncate(self, w: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
-        """w (N, w_dim) or ws (N, num_ws, w_dim) -> ws: w_avg + psi (w - w_avg) on inputs < cutoff."""
+    def truncate(self, w: Tensor, psi: float | Tensor = 1.0, cutoff: int | None = None) -> Tensor:
+        """w (N, w_dim) or ws (N, num_ws, w_dim) -> ws: w_avg + psi (w - w_avg) on inputs < cutoff.
+        psi: a number, or a 0-d tensor (an input of an exported graph: no shortcut at psi = 1)."""
         ws = w.unsqueeze(1).expand(-1, self.num_ws, -1) if w.dim() == 2 else w
-        if psi == 1.0:
+        if not torch.is_tensor(psi) and psi == 1.0:
             return ws
         idx = torch.arange(self.num_ws, device=ws.device).view(1, -1, 1)
         limit = self.num_ws if cutoff is None else cutoff
@@ -292,12 +293,17 @@ class StyleGAN(GenerativeModel):
     def mapping_of(self, z: Tensor, labels=None) -> Tensor:
         """z (N, latent_dim) [, labels] -> w (N, w_dim) (labels validated; a conditional model without
         labels takes 0, 1, ..., K-1, 0, ...)."""
-        return self.mapping(z, label_tensor(labels, len(z), self.num_classes, self.name, z.device))
+        return self.mapping(z, label_tensor(labels, z.shape[0], self.num_classes, self.name, z.device))
 
-    def synthesize(self, ws: Tensor, noise: str = "random") -> Tensor:
-        """ws (N, num_ws, w_dim) -> images (N, C, H, W) in [0, 1] at the data's size, synthesised at the
-        resolution and fade the model was last trained at (upsampled to the canvas, then cropped)."""
-        res, alpha = int(self.stage_resolution), float(self.stage_alpha)
+    def trained_stage(self) -> tuple[int, float]:
+        """(resolution, fade alpha) of the last training step: what the verbs synthesise at."""
+        return int(self.stage_resolution), float(self.stage_alpha)
+
+    def synthesize(self, ws: Tensor, noise: str = "random", stage: tuple[int, float] | None = None) -> Tensor:
+        """ws (N, num_ws, w_dim) -> images (N, C, H, W) in [0, 1] at the data's size, synthesised at
+        `stage` (resolution, alpha), by default the one the model was last trained at (upsampled to
+        the canvas, then cropped). An exported graph passes its stage: it cannot read a buffer's value."""
+        res, alpha = self.trained_stage() if stage is None else stage
         x = self.synthesis(ws, res, alpha, self._noise(noise))
         if res < self.side:
             x = F.interpolate(x, scale_factor=self.side // res, mode="nearest")

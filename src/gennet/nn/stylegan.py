@@ -51,6 +51,7 @@ from .stylegan_layers import (
     pixel_norm,
     upsample2d,
 )
+from .tracing import recording
 
 
 def _log2_resolution(resolution: int) -> int:
@@ -79,7 +80,7 @@ def _check_labels(labels: Tensor | None, num_classes: int, n: int) -> None:
         raise ConfigError(f"this StyleGAN network is conditional ({num_classes} classes): pass labels")
     if labels.shape != (n,) or labels.dtype != torch.int64:
         raise ConfigError(f"labels must be int64 of shape ({n},); got {labels.dtype} {tuple(labels.shape)}")
-    if n and (labels.min() < 0 or labels.max() >= num_classes):
+    if n and not recording() and (labels.min() < 0 or labels.max() >= num_classes):
         lo, hi = int(labels.min()), int(labels.max())
         raise ConfigError(f"labels must be in [0, {num_classes}); got {lo}..{hi}")
 
