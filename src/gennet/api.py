@@ -10,7 +10,7 @@ these; everything works from Python:
 Images come back as uint8 numpy arrays (N, C, H, W); inputs may be uint8 or float in [0, 1].
 
 Where things live: `runs` (configuration, build, train, load, held-out data), `verbs/generation`
-(sample, interpolate, arithmetic), `verbs/autoencoding` (reconstruct, denoise, encode),
+(sample, interpolate, walk, arithmetic), `verbs/autoencoding` (reconstruct, denoise, encode),
 `verbs/translation` (translate), `verbs/style` (style_mix; truncation and paths in W of style models),
 `eval/protocol` (evaluate, evaluate_images, evaluate_translation),
 `exporting` (export one part of a run to ONNX or TorchScript, export_metadata),
@@ -30,7 +30,7 @@ from .io import read_images, write_images, write_rows
 from .registry import model_descriptions
 from .runs import Run, build_model, heldout, load, model_config, resolve_config, train
 from .verbs.autoencoding import denoise, encode, reconstruct
-from .verbs.generation import arithmetic, interpolate, sample
+from .verbs.generation import arithmetic, interpolate, sample, walk
 from .verbs.style import style_mix
 from .verbs.translation import save_translation, translate, translate_to
 
@@ -72,6 +72,7 @@ __all__ = [
     "train",
     "translate",
     "translate_to",
+    "walk",
     "write_images",
     "write_rows",
 ]

@@ -1,10 +1,11 @@
 """`gennet` command line: parses arguments, calls `gennet.api`, prints. No logic of its own.
 
-Each subcommand is a `Command` (`cli/base.py`) in `cli/training.py` or `cli/verbs.py`; `COMMANDS`
-below is the one table the parser and the dispatch are built from, in the order `--help` lists them.
+Each subcommand is a `Command` (`cli/base.py`) in `cli/training.py`, `cli/verbs.py` or
+`cli/serving.py`; `COMMANDS` below is the one table the parser and the dispatch are built from,
+in the order `--help` lists them.
 
 Layer: the top. Imports the facade `gennet.api` and a few public helpers (config.parse_set,
-io, viz, registry, models.labels, validation, threads); nothing imports it but `__main__`.
+io, viz, registry, models.labels, validation, threads, demo); nothing imports it but `__main__`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..io import check_output
 from ..validation import check_count
 from .base import Command
 from .export import Export
+from .serving import Demo
 from .training import Bench, Config, List, Train
 from .verbs import (
     Arithmetic,
@@ -44,6 +46,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Arithmetic,
     Evaluate,
     Export,
+    Demo,
     Bench,
     List,
     Config,
@@ -56,6 +59,7 @@ EPILOG = """examples:
   gennet train vae --out runs/vae --steps 8000 --resume   # continue a run
   gennet sample runs/vae -n 64 -o samples.png
   gennet evaluate runs/vae --json metrics.json
+  gennet demo runs/vae                                 # explore it in the browser (127.0.0.1)
   gennet train dcgan --steps 3000 --out runs/dcgan        # also gan, wgan, wgan-gp, cgan, aae, bigan
   gennet sample runs/cgan -n 20 --labels 3 -o threes.png  # a conditional model draws the class asked
   gennet arithmetic runs/aae --terms 7 1 3 -o arith.png   # mean z(7) - mean z(1) + mean z(3)

@@ -1,4 +1,5 @@
-"""Generation verbs: sample, interpolate, latent arithmetic. Images come back uint8 (N, C, H, W).
+"""Generation verbs: sample, interpolate, walk (between two seeds), latent arithmetic. Images come
+back uint8 (N, C, H, W).
 
 Layer: imports `runs` (Run, held-out data), the model layer below it and `verbs.style`/`verbs.capability`;
 imported by `api` and `eval/protocol.py`.
@@ -117,6 +118,61 @@ def interpolate(
                 rows.append(to_uint8(out.cpu()))
                 names.append(tag if y is None else f"{tag} y={int(y)}")
     return rows, names
+
+
+def walk(
+    run: Run | str | Path,
+    seed_a: int,
+    seed_b: int,
+    steps: int = 8,
+    method: str | None = None,
+    label: int | None = None,
+    between: str = "auto",
+) -> np.ndarray:
+    """Images on the path between two codes, uint8 (steps, C, H, W), both ends included.
+
+    between "random": the prior codes that `seed_a` and `seed_b` draw; each end is the image
+    `sample(run, 1, seed=...)` gives (a style model's noise inputs aside: along the path they follow
+    `seed_a`). "real": the codes of held-out images number `seed_a` and `seed_b` (needs an encoder).
+    "auto": random when the model samples. method: linear or spherical (default: spherical between
+    prior codes, linear between real ones). A conditional model draws the whole path as class
+    `label` (class 0 when None, as `sample` draws its first image)."""
+    run = as_run(run)
+    model = run.model
+    steps = check_count("steps", steps, minimum=2, maximum=1000)
+    model.require("interpolate")
+    between = _check_interpolation(model, between, "z", method or "linear")
+    if label is not None:
+        require(model, "conditional", "a class label")
+    check_fits("steps", steps, (run.spec.channels, run.spec.height, run.spec.width))
+    if between == "real":
+        ends = _heldout_codes(run, (seed_a, seed_b))
+    else:
+        model.require("sample")
+        ends = torch.cat(
+            [model.latent_prior(1, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)]
+        )
+    method = method or ("spherical" if between == "random" else "linear")
+    path = interpolation_path(ends[0], ends[1], steps, method)
+    torch.manual_seed(seed_a)
+    with torch.no_grad():
+        if model.can("conditional"):
+            out = model.decode(path, labels=torch.full((steps,), label or 0, device=path.device))
+        else:
+            out = model.decode(path)
+    return to_uint8(out.cpu())
+
+
+def _heldout_codes(run: Run, numbers: tuple[int, ...]) -> torch.Tensor:
+    """The encoder's codes of held-out images by their number in the split: (len(numbers), D)."""
+    require(run.model, "encode", "a walk between real images")
+    data = heldout(run)
+    for i in numbers:
+        if not 0 <= i < len(data):
+            raise ConfigError(
+                f"there is no held-out image {i}: the split has {len(data)} (0..{len(data) - 1})"
+            )
+    return batched(run.model.encode, float_images(run, data.images[list(numbers)]))
 
 
 def _check_interpolation(model, between: str, space: str, method: str) -> str:
