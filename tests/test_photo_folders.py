@@ -164,7 +164,9 @@ def test_train_ae_and_dcgan_on_photo_folders(tmp_path, capsys):
     )
     flat = tmp_path / "flat"
     _fill(flat, 12, seed=3)  # one folder: 10% held out
-    err, cfg = _train(capsys, "dcgan", flat, tmp_path / "dcgan", "--batch-size", "4")
+    err, cfg = _train(capsys, "dcgan", flat, tmp_path / "dcgan")  # no --batch-size: the set's size
+    n = cfg["train"]["batch_size"]
+    assert 5 <= n <= 12 and f"batch_size 128 is larger than the {n} training images; using {n}" in err
     assert f"image size {cfg['train']['image_size']}x" in err and cfg["data_spec"]["height"] == 40
     assert "too small" in err or "thumb.png" not in err  # skipped, unless it was held out
 

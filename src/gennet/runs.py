@@ -167,6 +167,8 @@ def train(
             tcfg = _choose_size(tcfg, mcfg, say)
         data = load_split(tcfg, "train")
         _report_loading(data, say)
+        if not resume:
+            tcfg = _fit_batch(tcfg, data, dist.world_size, say)
         if resume:
             _check_same_data(read_run_config(run_dir), data.spec, tcfg.data)
         torch.manual_seed(tcfg.seed)  # the same initial weights on every process
@@ -194,6 +196,22 @@ def _choose_size(tcfg: TrainConfig, mcfg, say: bool) -> TrainConfig:
     if say:
         print(f"gennet: {choice.message}", file=sys.stderr)
     return dataclasses.replace(tcfg, image_size=choice.size)
+
+
+def _fit_batch(tcfg: TrainConfig, data: ImageData | UnpairedData, world: int, say: bool) -> TrainConfig:
+    """A folder of a few dozen pictures with the default batch (128): the batch becomes the set's size
+    (a multiple of the processes), said on stderr, instead of an error."""
+    n = min(len(p) for p in ((data.a, data.b) if isinstance(data, UnpairedData) else (data,)))
+    fit = n - n % world
+    if tcfg.batch_size <= n or fit < 1:
+        return tcfg  # fits, or too few images for one per process (the loader says so)
+    if say:
+        print(
+            f"gennet: batch_size {tcfg.batch_size} is larger than the {n} training images; using {fit} "
+            "(--batch-size N to choose)",
+            file=sys.stderr,
+        )
+    return dataclasses.replace(tcfg, batch_size=fit)
 
 
 def _report_loading(data: ImageData | UnpairedData, say: bool) -> None:

@@ -124,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"gennet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("gennet: interrupted; the last checkpoint is kept (continue with --resume)", file=sys.stderr)
+        # training handles Ctrl-C itself (TrainingInterrupted above); this is any other moment, and
+        # every file gennet writes is written whole or not at all
+        print("gennet: interrupted; no file was left half-written", file=sys.stderr)
         return 130
     return 0
