@@ -7,10 +7,18 @@ __version__ = "0.1.0"
 
 from . import api  # noqa: E402
 from .api import *  # noqa: E402, F403  (the facade's names, listed in api.__all__)
-from .errors import CapabilityError, ConfigError, DataError, GennetError, TrainingDiverged  # noqa: E402
+from .errors import (  # noqa: E402
+    CallbackError,
+    CapabilityError,
+    ConfigError,
+    DataError,
+    GennetError,
+    TrainingDiverged,
+)
 
 __all__ = [
     *api.__all__,
+    "CallbackError",
     "CapabilityError",
     "ConfigError",
     "DataError",

@@ -14,7 +14,7 @@ Where things live: `runs` (configuration, build, train, load, held-out data), `v
 `verbs/translation` (translate), `verbs/style` (style_mix; truncation and paths in W of style models),
 `eval/protocol` (evaluate, evaluate_images, evaluate_translation),
 `exporting` (export one part of a run to ONNX or TorchScript, export_metadata),
-`io` (reading and writing images).
+`io` (reading and writing images), `train.callbacks` (Callback, TrainInfo: hooks for `train`).
 
 Layer: above `runs`, `verbs/`, `eval/protocol`, `io`; imported by the CLI, `benchmark` and users.
 """
@@ -29,6 +29,7 @@ from .exporting import read_metadata as export_metadata
 from .io import read_images, write_images, write_rows
 from .registry import model_descriptions
 from .runs import Run, build_model, heldout, load, model_config, resolve_config, train
+from .train.callbacks import Callback, TrainInfo
 from .verbs.autoencoding import denoise, encode, reconstruct
 from .verbs.generation import arithmetic, interpolate, sample, walk
 from .verbs.style import style_mix
@@ -46,7 +47,9 @@ def list_datasets() -> dict[str, str]:
 
 
 __all__ = [
+    "Callback",
     "Run",
+    "TrainInfo",
     "arithmetic",
     "build_model",
     "denoise",

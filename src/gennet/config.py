@@ -51,6 +51,9 @@ class TrainConfig:
     sample_every: int = 1000
     checkpoint_every: int = 1000
     quiet: bool = False
+    # experiment trackers (train/tracking.py): None = TensorBoard when installed; [] = none;
+    # or any of tensorboard, mlflow, wandb (a missing package is an error naming its extra)
+    track: list[str] | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
 
     # every numeric field's range (validation.check_ranges, through apply_overrides)

@@ -32,3 +32,7 @@ class TrainingInterrupted(GennetError):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.signum = signum
+
+
+class CallbackError(GennetError):
+    """A training callback (a tracker or the user's) raised; the run's checkpoint is kept."""

@@ -39,6 +39,7 @@ from .train.checkpoint import (
     load_weights,
     read_run_config,
 )
+from .train.tracking import tracker_names
 
 
 # ---- building ---------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ RUN_FILES = [
     "ema.safetensors",
     "checkpoints/last.pt",
     "samples/step-*.png",
+    "tracking.json",
 ]
 
 
@@ -139,10 +141,12 @@ def train(
     *,
     resume: bool = False,
     config_file: str | None = None,
+    callbacks=(),
     **settings: Any,
 ) -> Path:
     """Train `model` and return its run directory. `settings` are TrainConfig fields (steps,
-    batch_size, seed, data, ...) or the model's own fields (latent_dim, beta, ...).
+    batch_size, seed, data, track, ...) or the model's own fields (latent_dim, beta, ...).
+    `callbacks`: objects with hooks of `gennet.Callback`, called after the trackers `track` names.
 
     Nothing in the run directory changes until the new state is known good: with `resume`, its
     config.json and checkpoint are read and checked (and fit the data) before config.json is
@@ -159,6 +163,7 @@ def train(
                 f"or choose another --out (nothing was changed)"
             )
         tcfg, mcfg = resolve_config(model, config_file=config_file, **settings)
+    tracker_names(tcfg.track)  # a tracker whose package is missing: an error before any data is read
     device = D.resolve_device(tcfg.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = D.init_from_env(device)
     say = dist.is_main and not tcfg.quiet
@@ -173,7 +178,7 @@ def train(
             _check_same_data(read_run_config(run_dir), data.spec, tcfg.data)
         torch.manual_seed(tcfg.seed)  # the same initial weights on every process
         net = build_model(tcfg.model, data.spec, tcfg.model_args)
-        trainer = Trainer(net, data, tcfg, run_dir, device, dist)
+        trainer = Trainer(net, data, tcfg, run_dir, device, dist, callbacks)
         if resume:
             trainer.resume()  # read and checked, in memory: nothing on disk has changed yet
         if dist.is_main:

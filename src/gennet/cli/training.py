@@ -52,12 +52,19 @@ class Train(Command):
         )
         t.add_argument("--strict", action="store_true", help="an unreadable image in a folder is an error")
         t.add_argument("--quiet", action="store_true", help="no progress bar")
+        t.add_argument(
+            "--track",
+            help="experiment trackers, comma-separated: tensorboard, mlflow, wandb; 'none' for none "
+            "(default: tensorboard when installed). Each needs its extra, e.g. pip install 'gennet[mlflow]'",
+        )
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
         settings: dict = parse_set(a.set)
         settings.update({k: getattr(a, k) for k in Train.NAMED if getattr(a, k) is not None})
         settings.update({k: True for k, on in (("strict_data", a.strict), ("quiet", a.quiet)) if on})
+        if a.track is not None:
+            settings["track"] = [] if a.track.strip().lower() == "none" else a.track.split(",")
         if a.resume and a.config:
             raise ConfigError("--resume continues a run with its own saved config; drop --config")
         run = api.train(a.model, a.out, resume=a.resume, config_file=a.config, **settings)

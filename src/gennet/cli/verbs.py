@@ -327,6 +327,9 @@ class Evaluate(Command):
         )
         v.add_argument("--seed", type=int, default=0)
         v.add_argument("--json", help="also write the results to this JSON file")
+        v.add_argument(
+            "--no-track", action="store_true", help="do not log the results to the trackers the run names"
+        )
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
@@ -345,6 +348,7 @@ class Evaluate(Command):
                 metrics=a.metrics,
                 floor=floor,
                 ppl_samples=a.ppl_samples,
+                track=not a.no_track,
             )
         else:
             raise GennetError("evaluate needs a run directory or --images FILE.npz")

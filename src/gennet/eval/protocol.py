@@ -26,6 +26,7 @@ from ..data import ImageData
 from ..data.unpaired import pair_info
 from ..errors import GennetError
 from ..runs import Run, as_run, batched, float_images, heldout, load_split
+from ..train.tracking import log_evaluation
 from ..validation import check_count
 from ..verbs.generation import sample
 from ..verbs.style import path_length
@@ -63,6 +64,8 @@ def evaluate(
     floor: bool = True,
     extractor=None,
     ppl_samples: int = 2000,
+    track: bool = True,
+    callbacks=(),
 ) -> dict[str, Any]:
     """Every registered suite (``eval.suites``) the model's capabilities allow, on the held-out split:
 
@@ -77,7 +80,11 @@ def evaluate(
 
     `n` defaults to the size of the held-out split; `extractor` overrides the shipped network
     (any callable images -> (features (N, D), probabilities (N, K))). FID depends on n and on the
-    reference size: "protocol" records both ("samples", "reference_images")."""
+    reference size: "protocol" records both ("samples", "reference_images").
+
+    With `track`, the results are also logged (as "eval/...", at the run's last step) to the trackers
+    the run's config names in `track`, and handed to each callback's `on_evaluation(step, results)`;
+    a tracker that fails there is a warning (`train.tracking.log_evaluation`)."""
     run = as_run(run)
     n = None if n is None else check_count("n", n)
     k, ppl_samples = check_count("k", k, maximum=100_000), check_count("ppl_samples", ppl_samples)
@@ -93,6 +100,8 @@ def evaluate(
         res = dict(suite.compute(ctx))
         out["protocol"].update(res.pop("protocol", {}))
         out.update(res)
+    if track and run.path is not None:
+        log_evaluation(run.path, run.config, out, callbacks)
     return out
 
 

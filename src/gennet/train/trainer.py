@@ -10,12 +10,12 @@ Run directory:
     model.safetensors    final weights (ema.safetensors too when EMA is on)
     metrics.jsonl        one JSON row per log interval ("phase/name": mean value)
     samples/step-N.png   preview grids at intervals
+    tb/, mlflow.db, wandb/, tracking.json   what the trackers write (callbacks, called on rank 0 only)
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -25,17 +25,19 @@ from tqdm.auto import tqdm
 
 from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
-from ..errors import GennetError, TrainingDiverged, TrainingInterrupted
+from ..errors import CallbackError, GennetError, TrainingDiverged, TrainingInterrupted
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
 from ..validation import check_ranges, learning_rate_keys
 from ..viz import save_grid, save_rows
 from . import distributed as D
+from .callbacks import CallbackList, TrainInfo
 from .checkpoint import bad_file, load_checkpoint, load_state, save_checkpoint, save_weights, short_reason
 from .ema import EMA
 from .loader import InMemoryLoader
 from .metrics_log import append_row, truncate_rows
 from .monitor import CollapseMonitor
 from .signals import StopSignals
+from .tracking import trackers_for
 
 # smoothing=0: the remaining time from the average rate since the start, not from the last few steps
 # (which swing with previews and checkpoints)
@@ -57,11 +59,14 @@ class Trainer:
         run_dir: Path,
         device: torch.device,
         dist: D.DistInfo | None = None,
+        callbacks=(),  # objects with `Callback`'s hooks, called after cfg.track's trackers (rank 0)
     ):
         check_ranges(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
         cfg.validate()
+        trackers = trackers_for(cfg.track)  # an unknown tracker or a missing package: an error now
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.dist = dist or D.DistInfo()
+        self.callbacks = CallbackList([*trackers, *callbacks] if self.dist.is_main else [])
         self.model = model.to(device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -104,7 +109,6 @@ class Trainer:
         self.last_checkpoint_step: int | None = None
         self.resumed = False
         self.ckpt_path = self.run_dir / "checkpoints" / "last.pt"
-        self._tb = None
 
     # ---- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -149,6 +153,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
             save_checkpoint(self.state_dict(), self.ckpt_path)
+            self.callbacks.checkpoint(self.step, self.ckpt_path)
         self.last_checkpoint_step = self.step
         D.barrier(self.dist)
 
@@ -241,12 +246,14 @@ class Trainer:
                 sums[key] = sums[key] + v.detach().float()
                 counts[key] += 1
 
+    def _resume_hint(self) -> str:
+        return f"gennet train {self.cfg.model} --out {self.run_dir} --resume"
+
     def _interrupted(self, stop: StopSignals) -> None:
         why = f"by {stop.name}" if stop.signum is not None else "(another process was signalled)"
         raise TrainingInterrupted(
             f"training stopped {why} at step {self.step} of {self.cfg.steps}; the checkpoint and weights "
-            f"of this step are in {self.run_dir}. Continue with: gennet train {self.cfg.model} "
-            f"--out {self.run_dir} --resume",
+            f"of this step are in {self.run_dir}. Continue with: {self._resume_hint()}",
             stop.signum or 15,
         )
 
@@ -263,32 +270,63 @@ class Trainer:
         )
 
     def fit(self, resume: bool = False) -> dict:
-        """Train to `cfg.steps` (from the checkpoint if `resume`). SIGINT/SIGTERM or `max_seconds`
-        end the run at the end of the current step, as if it were the last (logged, checkpointed,
-        final weights written); a signal then raises TrainingInterrupted saying how to resume."""
+        """Train to `cfg.steps` (from the checkpoint if `resume`). SIGINT/SIGTERM, `max_seconds` or a
+        failing callback end the run at the end of the current step, as if it were the last (logged,
+        checkpointed, final weights written); then TrainingInterrupted or CallbackError says why."""
         if resume and not self.resumed:
             self.resume()
-        cfg, main = self.cfg, self.dist.is_main
-        if main:
+        if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.resumed:
                 truncate_rows(self.run_dir / "metrics.jsonl", self.step)
+        not_started = None
+        try:
+            if self.dist.is_main:
+                self.callbacks.start(TrainInfo(self.run_dir, self.cfg, self.model, self.step, self.resumed))
+        except CallbackError as e:
+            not_started = e
+        if D.broadcast_flag(self.dist, not_started is not None, self.device):  # every process stops
+            raise not_started or CallbackError("a callback of the main process did not start")
         self.model.train()
+        summary: dict = {"status": "failed", "steps": self.step}
+        stop = StopSignals().__enter__()
+        try:
+            summary = self._loop(stop)
+            summary["status"] = "failed" if self.callbacks.failed else summary["status"]
+            self.save_final()
+        except BaseException as e:
+            summary.update(status="diverged" if isinstance(e, TrainingDiverged) else "failed", error=str(e))
+            summary["steps"] = self.step
+            raise
+        finally:
+            stop.__exit__()
+            for p in self._trainable:  # undo the per-phase freezing
+                p.requires_grad_(True)
+            self.callbacks.end(summary)
+        if summary["status"] == "interrupted":
+            self._interrupted(stop)
+        self.callbacks.raise_failure(self.run_dir, self.step, self._resume_hint())
+        return summary
+
+    def _loop(self, stop: StopSignals) -> dict:
+        """The steps, with logs, previews and checkpoints at their intervals; the run's summary."""
+        cfg, main = self.cfg, self.dist.is_main
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not main or cfg.quiet, **BAR_OPTIONS)
         sums: dict = defaultdict(float)
         counts: dict = defaultdict(int)
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
         last_row: dict = {}
-        end = cfg.steps
-        stop, interrupted = StopSignals().__enter__(), False
+        end, status = cfg.steps, "finished"
         try:
             while self.step < end:
                 self._train_step(sums, counts)
                 bar.update(1)
                 late = cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds
-                if D.broadcast_flag(self.dist, late or stop.signum is not None, self.device):
-                    end = self.step  # out of time or asked to stop: finish this step as the last
-                    interrupted = stop.signum is not None or not late  # (maybe another process's signal)
+                asked = stop.signum is not None or self.callbacks.failed
+                if D.broadcast_flag(self.dist, late or asked, self.device):
+                    end = self.step  # out of time, asked to stop or a callback failed: the last step
+                    status = "stopped" if late and not asked else "interrupted"  # (maybe another's signal)
+                    status = "failed" if self.callbacks.failed else status
                 if self.step % cfg.log_every == 0 or self.step == end:
                     now = time.perf_counter()
                     rate = (self.step - step_last) / max(now - t_last, 1e-9)
@@ -298,23 +336,11 @@ class Trainer:
                     self.write_preview()
                 if self.step % cfg.checkpoint_every == 0 or self.step == end:
                     self.save_checkpoint()
-            self.save_final()
         finally:
-            stop.__exit__()
             bar.close()
-            for p in self._trainable:  # undo the per-phase freezing
-                p.requires_grad_(True)
-        if self._tb:
-            self._tb.close()
-        if interrupted:
-            self._interrupted(stop)
         seconds = time.perf_counter() - t0
-        return {
-            "steps": self.step,
-            "seconds": seconds,
-            "steps_per_s": (self.step - start) / max(seconds, 1e-9),
-            "last": last_row,
-        }
+        rate = (self.step - start) / max(seconds, 1e-9)
+        return dict(status=status, steps=self.step, seconds=seconds, steps_per_s=rate, last=last_row)
 
     # ---- logging & previews ------------------------------------------------------------------
     def _log(self, sums: dict, counts: dict, rate: float, bar) -> dict:
@@ -326,28 +352,15 @@ class Trainer:
             with self._eval_net(ema=False) as net:  # the live generator: the EMA lags behind a collapse
                 row["monitor/diversity"] = self.monitor.diversity(net)
             self.monitor.check(row["monitor/diversity"], self.step)
+        row.update(self.callbacks.extra_metrics(self.step, row))
         append_row(self.run_dir / "metrics.jsonl", row)
         short = {k.split("/", 1)[1] if len(self.phases) == 1 else k: v for k, v in row.items() if "/" in k}
         div = short.pop("monitor/diversity", short.pop("diversity", None))
         if div is not None:  # first in the bar: the collapse signal
             short = {"diversity": div, **short}
         bar.set_postfix({k: f"{v:.4g}" for k, v in list(short.items())[:6]}, refresh=False)
-        tb = self._tensorboard()
-        if tb is not None:
-            for k, v in row.items():
-                if "/" in k and math.isfinite(v):
-                    tb.add_scalar(k, v, self.step)
+        self.callbacks.log(self.step, row)
         return row
-
-    def _tensorboard(self):
-        if self._tb is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard not installed: JSON lines only
-                self._tb = False
-            else:
-                self._tb = SummaryWriter(str(self.run_dir / "tb"))
-        return self._tb or None
 
     @contextlib.contextmanager
     def _eval_net(self, ema: bool = True):
@@ -372,6 +385,7 @@ class Trainer:
             save_grid(rows[0].float().cpu(), path)
         else:
             save_rows([r.float().cpu() for r in rows], path)
+        self.callbacks.image(self.step, "samples", path)
 
 
 def _advice(model_cfg, precision: str) -> str:
