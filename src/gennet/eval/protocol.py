@@ -5,9 +5,10 @@ beside the real-vs-real floor (and, for translation, the untranslated baseline).
     evaluate_images(images, "mnist")   # any images (another library's output too) against a dataset
     evaluate_translation(run)          # CycleGAN: both directions
 
-Layer: the top of `eval/`: imports `runs` and `verbs` (to load runs and draw samples) and the
-pure metric modules beside it; only `api` (and `benchmark`) import it. Nothing else in `eval/`
-imports it, so `train/` may use the metric modules without a cycle.
+Layer: the top of `eval/`: imports `runs` and `verbs` (to load runs and draw samples), the
+pure metric modules beside it and `train.tracking` (to log an evaluation to a run's trackers); only
+`api` (and `benchmark`) import it. Nothing else in `eval/` imports it, so `train/` may use the metric
+modules without a cycle.
 """
 
 from __future__ import annotations
