@@ -111,6 +111,13 @@ def test_lazy_r1_is_its_own_phase_sharing_ds_optimizer():
     assert [p.name for p in _model().phases()] == ["D", "G"]  # r1 in the D step, as the authors
 
 
+def test_g_and_d_have_their_own_learning_rates():
+    model = _model(lr_g=0.0003, lr_d=0.005)
+    lrs = {p.name: p.optimizer.lr for p in model.phases()}
+    assert lrs == {"D": 0.005, "G": 0.0003}
+    assert {k: p.optimizer.lr for k, p in zip("DG", _model().phases(), strict=True)} == {"D": 1e-3, "G": 1e-3}
+
+
 def _train(out, steps, resume=False):
     return api.train(
         "stylegan",
