@@ -305,9 +305,9 @@ def cached_image_data(src: Source, *, settings: dict, decoder: Decoder, request:
     for loc in locations(src.root):
         meta = _valid_meta(loc / key, key, digest)
         if meta is not None:
-            return _open(loc / key, meta, src, f"read from the image cache {loc / key}")
+            return _open(loc / key, meta, src, f"images read from the cache {loc / key}")
     if not request.build:
         path, meta = _wait(key, src, digest)
-        return _open(path, meta, src, f"read from the image cache {path} (built by process 0)")
+        return _open(path, meta, src, f"images read from the cache {path} (built by process 0)")
     path, meta, why = _build_somewhere(key, settings, src, decoder, index, digest)
-    return _open(path, meta, src, f"image cache {path} {why}")
+    return _open(path, meta, src, f"images cached in {path} ({why})")
