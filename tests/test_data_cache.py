@@ -122,6 +122,16 @@ def test_a_changed_file_rebuilds_in_place(tmp_path, change):
     assert "read from" in _load(root).report.cache_note
 
 
+def test_a_damaged_cache_is_rebuilt(tmp_path):
+    root = _folder(tmp_path / "f")
+    path = _load(root).cache_dir
+    with open(path / "images.u8", "r+b") as f:
+        f.truncate(100)  # a disk error, a user's editor: not the size meta.json says
+    again = _load(root)
+    assert "rebuilt: the earlier cache was damaged" in again.report.cache_note
+    assert torch.equal(again.images, _load(root, cache=False).images)
+
+
 def _batches(loader, steps: int) -> list:
     return [loader.next() for _ in range(steps)]
 

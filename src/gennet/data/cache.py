@@ -68,11 +68,13 @@ class CacheRequest:
 class Decoder:
     """The folder loader's decoding, for a build. `read(path, channels, report)`: the picture as
     uint8 (C, H, W), or None when it is skipped (counted in `report`); `channels()`: the channel
-    count when none was asked; `empty(report)`: the error message when nothing was kept."""
+    count when none was asked; `empty(report)`: the error message when nothing was kept; `bar`:
+    show a progress bar while decoding."""
 
     read: Callable[[Path, int, LoadReport], np.ndarray | None]
     channels: Callable[[], int]
     empty: Callable[[LoadReport], str]
+    bar: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,10 +128,10 @@ def _valid_meta(path: Path, key: str, digest: str) -> dict | None:
     if meta.get("index_digest") != digest:
         return None
     try:
-        size = (path / "images.u8").stat().st_size
-    except OSError:
+        whole = (path / "images.u8").stat().st_size == math.prod(int(s) for s in meta["shape"])
+    except (OSError, KeyError, TypeError, ValueError):
         return None
-    return meta if size == math.prod(meta["shape"]) else None
+    return meta if whole else None
 
 
 def _open(path: Path, meta: dict, src: Source, note: str) -> ImageData:
@@ -189,7 +191,7 @@ def _why_rebuild(path: Path, index: list[list]) -> str:
     if old is None or not isinstance(old.get("files"), list):
         return "built now"
     what = _changes(old["files"], index)
-    return f"rebuilt: {what} since the last build" if what else "rebuilt: the labels or classes changed"
+    return f"rebuilt: {what} since the last build" if what else "rebuilt: the earlier cache was damaged"
 
 
 def _check_space(parent: Path, need: int | None) -> None:
@@ -204,13 +206,15 @@ def _check_space(parent: Path, need: int | None) -> None:
         )
 
 
-def _fill(tmp: Path, src: Source, decoder: Decoder, size: int | None, bar: bool) -> tuple[dict, list[int]]:
+def _fill(tmp: Path, src: Source, decoder: Decoder, size: int | None) -> tuple[dict, list[int]]:
     """Decode every file of `src` into `tmp`/images.u8; the meta's shape and report, and the kept labels."""
     channels = decoder.channels()
     report = LoadReport(src.where, size=size)
     kept: list[int] = []
     shape, first = None, None
-    progress = tqdm(src.files, desc=f"caching {src.where.name}", unit="image", disable=not bar or None)
+    progress = tqdm(
+        src.files, desc=f"caching {src.where.name}", unit="image", disable=not decoder.bar or None
+    )
     with atomic_write(tmp / "images.u8") as f:
         for i, path in enumerate(progress):
             arr = decoder.read(path, channels, report)
@@ -250,7 +254,7 @@ def _build(
     tmp = parent / f".building-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        meta, kept = _fill(tmp, src, decoder, size, bar=settings.get("bar", False))
+        meta, kept = _fill(tmp, src, decoder, size)
         if src.labels is not None:
             labels = np.asarray([src.labels[i] for i in kept], dtype=np.int64)
             write_with(tmp / "labels.npy", lambda f: np.save(f, labels, allow_pickle=False))
@@ -296,10 +300,10 @@ def _wait(key: str, src: Source, digest: str) -> tuple[Path, dict]:
 def cached_image_data(src: Source, *, settings: dict, decoder: Decoder, request: CacheRequest) -> ImageData:
     """The images of `src` read from their disk cache: reused when its settings and file index
     match, else built (or, with `request.build` False, waited for). `settings`: what decides the
-    pixels (JSON values; `image_size` and `channels` among them; `bar` shows a progress bar). The
+    pixels (JSON values; `image_size` and `channels` among them). The
     result's `images` map the cache file; its `report` says where the cache is and if built now."""
     settings = {**settings, "tag": request.tag}
-    key = _digest({k: v for k, v in settings.items() if k != "bar"})[:16]
+    key = _digest(settings)[:16]
     index = file_index(src.root, src.files)
     digest = _digest({"files": index, "labels": src.labels, "classes": src.classes})
     for loc in locations(src.root):

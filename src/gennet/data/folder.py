@@ -250,9 +250,9 @@ def _cached(
         "skip_small": skip_small,
         "decoder": DECODER_VERSION,
         "pillow": PIL.__version__,
-        "bar": len(src.files) >= BAR_FROM,
     }
-    decoder = Decoder(read, gray_or_rgb, lambda report: _nothing_kept(src.where, report))
+    bar = len(src.files) >= BAR_FROM
+    decoder = Decoder(read, gray_or_rgb, lambda report: _nothing_kept(src.where, report), bar)
     return cached_image_data(src, settings=settings, decoder=decoder, request=request)
 
 
