@@ -8,7 +8,9 @@ one: an earlier good file (a checkpoint, a sample grid, config.json) survives a 
 while encoding or a kill. On any failure the temporary file is removed and the destination is left
 as it was; an `OSError` (a full disk, a read-only folder, a quota) becomes a `GennetError` naming
 the file. A kill cannot run that clean-up, so a folder gennet writes into again (a resumed run)
-first removes the temporary files a killed writer left (`remove_stale_temps`).
+first removes the temporary files a killed writer left (`remove_stale_temps`). A folder of files
+(the image cache) is published the same way: built under a temporary name, then renamed into
+place whole (`publish_dir`).
 
 Layer: the bottom (imports `errors` only); everything that writes a file imports it.
 """
@@ -21,6 +23,7 @@ import fnmatch
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -132,3 +135,19 @@ def _is_temp_of(name: str, pattern: str) -> bool:
     stem, dot, token = base.rpartition(".")
     bases = [base, stem] if dot and _TOKEN.fullmatch(token) else [base]
     return any(fnmatch.fnmatchcase(b, pattern) for b in bases)
+
+
+def publish_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Rename the finished folder `tmp` to `final` (same file system), replacing an older `final`:
+    that one is first renamed aside, then removed. A reader sees the old folder, none, or the new
+    one, never a half-written one. An `OSError` becomes a `GennetError` naming `final`."""
+    tmp, final = Path(tmp), Path(final)
+    aside = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+    try:
+        if final.exists():
+            os.rename(final, aside)
+        os.rename(tmp, final)
+    except OSError as e:
+        raise write_error(final, e) from None
+    shutil.rmtree(aside, ignore_errors=True)
+    return final

@@ -37,6 +37,10 @@ class TrainConfig:
     channels: int | None = None  # 1 or 3 (None: native)
     test_fraction: float = 0.1  # held-out share where a set has no standard split
     strict_data: bool = False  # an unreadable image is an error, not a warning
+    # an image folder's decoded pictures: in memory, or in a memory-mapped cache on disk read in
+    # batches (auto: the disk when they would take more than data_cache_memory of the memory available)
+    data_cache: Literal["auto", "memory", "disk"] = "auto"
+    data_cache_memory: float = 0.25
     steps: int = 5000
     max_seconds: float | None = None  # stop (and save) once training has run this long
     batch_size: int = 128  # global: split evenly across processes under torchrun
@@ -61,6 +65,7 @@ class TrainConfig:
         "image_size": Range(4, 4096),
         "channels": Range(1, 3),
         "test_fraction": Range(0, 1, lo_open=True, hi_open=True),
+        "data_cache_memory": Range(0, 1, lo_open=True),
         "steps": AT_LEAST_1,
         "max_seconds": POSITIVE,
         "batch_size": AT_LEAST_1,

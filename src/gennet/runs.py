@@ -24,7 +24,7 @@ from . import __version__
 from .arrays import check_pixels
 from .atomic import remove_stale_temps
 from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
-from .data import DataSpec, ImageData, UnpairedData, load_dataset
+from .data import CacheRequest, DataSpec, ImageData, UnpairedData, load_dataset, use_disk_cache
 from .errors import ConfigError, GennetError
 from .models.base import GenerativeModel
 from .registry import model_entry
@@ -109,7 +109,18 @@ def saved_configs(saved: SavedConfig) -> tuple[TrainConfig, Any]:
     return dataclasses.replace(tcfg, model_args=saved.model), mcfg
 
 
-def load_split(tcfg: TrainConfig, split: str) -> ImageData | UnpairedData:
+def disk_cache_choice(tcfg: TrainConfig) -> tuple[bool, str | None]:
+    """Whether the run's data is read through its disk cache (`data_cache`), and a sentence why."""
+    return use_disk_cache(tcfg.data_cache, tcfg.data, tcfg.image_size, tcfg.channels, tcfg.data_cache_memory)
+
+
+def load_split(
+    tcfg: TrainConfig, split: str, *, disk: bool | None = None, build: bool = True
+) -> ImageData | UnpairedData:
+    """One split of the run's data; through the disk cache when `disk` (None: as `data_cache`
+    decides), which this process builds if missing when `build` (else waits for another to)."""
+    if disk is None:
+        disk = disk_cache_choice(tcfg)[0]
     return load_dataset(
         tcfg.data,
         split=split,
@@ -119,7 +130,19 @@ def load_split(tcfg: TrainConfig, split: str) -> ImageData | UnpairedData:
         strict=tcfg.strict_data,
         test_fraction=tcfg.test_fraction,
         seed=0,
+        cache=CacheRequest(build=build) if disk else None,
     )
+
+
+def _load_train_data(tcfg: TrainConfig, dist: D.DistInfo, device: torch.device, say: bool):
+    """The training split, in memory or through the disk cache (`data_cache`). Under torchrun every
+    process takes the same path (one process's choice of the disk is every one's: the memory each
+    sees differs); process 0 builds a missing cache and the others wait until it is complete."""
+    disk, why = disk_cache_choice(tcfg)
+    if say and why:
+        print(f"gennet: {why}", file=sys.stderr)
+    disk = D.broadcast_flag(dist, disk, device)
+    return load_split(tcfg, "train", disk=disk, build=dist.is_main)
 
 
 # what a run directory holds, for the clean-up of the temporary files a kill left
@@ -170,7 +193,7 @@ def train(
     try:
         if not resume:
             tcfg = _choose_size(tcfg, mcfg, say)
-        data = load_split(tcfg, "train")
+        data = _load_train_data(tcfg, dist, device, say)
         _report_loading(data, say)
         if not resume:
             tcfg = _fit_batch(tcfg, data, dist.world_size, say)
@@ -220,10 +243,12 @@ def _fit_batch(tcfg: TrainConfig, data: ImageData | UnpairedData, world: int, sa
 
 
 def _report_loading(data: ImageData | UnpairedData, say: bool) -> None:
-    """Say on stderr what loading a folder did: images kept, resized, skipped and why."""
+    """Say on stderr what loading a folder did: images kept, resized, skipped and why; the disk cache."""
     for part in (data.a, data.b) if isinstance(data, UnpairedData) else (data,):
         if say and part.report is not None:
             print(f"gennet: {part.report.summary()}", file=sys.stderr)
+            if part.report.cache_note:
+                print(f"gennet: {part.report.cache_note}", file=sys.stderr)
 
 
 def _check_same_data(saved: SavedConfig, spec: DataSpec, data: str) -> None:

@@ -14,6 +14,8 @@ from PIL import Image, ImageOps
 
 from ..errors import DataError
 
+# Raise when a change here changes the pixels a file decodes to: image caches keyed on it rebuild.
+DECODER_VERSION = 1
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 # Errors Pillow raises for a file it cannot identify or decode (UnidentifiedImageError is an OSError).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
@@ -28,13 +30,19 @@ def _upright(img: Image.Image) -> tuple[int, int]:
     return (h, w) if img.getexif().get(_ORIENTATION_TAG, 1) in _QUARTER_TURNS else (w, h)
 
 
-def upright_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of the picture as it is meant to be seen, from the header; None if unreadable."""
+def header(path: Path) -> tuple[str, tuple[int, int]] | None:
+    """(Pillow mode, upright (width, height)) from the file's header alone; None if unreadable."""
     try:
         with Image.open(path) as img:
-            return _upright(img)
+            return img.mode, _upright(img)
     except DECODE_ERRORS:
         return None
+
+
+def upright_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of the picture as it is meant to be seen, from the header; None if unreadable."""
+    found = header(path)
+    return None if found is None else found[1]
 
 
 def open_upright(

@@ -1,7 +1,10 @@
 """A folder of PNG/JPEG images as a dataset; class labels from top-level subfolders.
 
-Layer: a loader; imports only `decode`, `types` and `errors`. `build_image_data` and `is_gray_file` are
-public for the other folder loaders (unpaired A/B folders, translation inputs).
+The pictures are decoded into memory, or (given a `cache.CacheRequest`) into a memory-mapped cache
+on disk that later runs reuse (`cache`): the same pixels either way.
+
+Layer: a loader; imports only `decode`, `cache`, `types` and `errors`. `build_image_data` and
+`is_gray_file` are public for the other folder loaders (unpaired A/B folders, translation inputs).
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import PIL
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .decode import DECODE_ERRORS, GRAY_MODES, read_image
+from .cache import CacheRequest, Decoder, Source, cached_image_data
+from .decode import DECODE_ERRORS, DECODER_VERSION, GRAY_MODES, header, read_image
 from .types import ImageData, LoadReport, split_indices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -132,13 +138,15 @@ def _nothing_kept(root: Path, report: LoadReport) -> str:
     return f"no usable images in {root}: {why}; {hint}"
 
 
+def _to_array(img: Image.Image, channels: int) -> np.ndarray:
+    """A PIL image -> uint8 (channels, H, W); RGB->L uses Pillow's ITU-R 601 luma."""
+    arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
 def _stack(decoded: list[tuple[int, Image.Image]], channels: int) -> torch.Tensor:
-    """PIL images -> uint8 (N, channels, H, W); RGB->L uses Pillow's ITU-R 601 luma."""
-    arrays = []
-    for _, img in decoded:
-        arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
-        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
-    return torch.from_numpy(np.ascontiguousarray(np.stack(arrays)))
+    """PIL images -> uint8 (N, channels, H, W)."""
+    return torch.from_numpy(np.ascontiguousarray(np.stack([_to_array(img, channels) for _, img in decoded])))
 
 
 def _check_root(root: str | os.PathLike) -> Path:
@@ -181,13 +189,18 @@ def build_image_data(
     others: Sequence[Path] = (),
     folder: Path | None = None,
     skip_small: bool = False,
+    cache: CacheRequest | None = None,
 ) -> ImageData:
     """Decode `files`; with channels None, 1 if they (and the other split's `others`) are all grayscale.
     `skip_small`: leave out pictures that `image_size` would enlarge more than twice. The result's
-    `report` says what was kept, resized and skipped."""
+    `report` says what was kept, resized and skipped. With `cache`, the pictures are decoded into
+    (or read back from) a memory-mapped cache on disk (`cache.py`) instead of memory."""
     if not files:
         raise DataError(f"no images (.png, .jpg, .jpeg) found in {folder or root}")
     where = folder or root
+    if cache is not None:
+        src = Source(root, where, files, labels, classes)
+        return _cached(src, image_size, channels, strict, others, skip_small, cache)
     decoded, report = _decode(files, image_size=image_size, strict=strict, root=where, skip_small=skip_small)
     if channels is None:
         gray = all(img.mode == "L" for _, img in decoded) and all(
@@ -196,6 +209,51 @@ def build_image_data(
         channels = 1 if gray else 3
     label_t = None if labels is None else torch.tensor([labels[i] for i, _ in decoded], dtype=torch.int64)
     return ImageData(_stack(decoded, channels), label_t, root.name, classes, report=report)
+
+
+def _all_gray(files: Sequence[Path], min_side: int) -> bool:
+    """Whether every readable picture at least `min_side` on its shorter side is grey, from the
+    headers alone (what decoding them would find: decoding keeps a file's mode)."""
+    for f in files:
+        found = header(f)
+        if found is not None and min(found[1]) >= min_side and found[0] not in GRAY_MODES:
+            return False
+    return True
+
+
+def _cached(
+    src: Source,
+    image_size: int | None,
+    channels: int | None,
+    strict: bool,
+    others: Sequence[Path],
+    skip_small: bool,
+    request: CacheRequest,
+) -> ImageData:
+    """`build_image_data` through the disk cache: the same decoding, picture by picture."""
+
+    def read(path: Path, chans: int, report: LoadReport) -> np.ndarray | None:
+        img = _read(path, image_size, strict, skip_small, report)
+        return None if img is None else _to_array(img, chans)
+
+    def gray_or_rgb() -> int:
+        if channels is not None:
+            return channels
+        min_side = (image_size + 1) // 2 if skip_small and image_size is not None else 0
+        gray = _all_gray(src.files, min_side) and all(is_gray_file(f) is not False for f in others)
+        return 1 if gray else 3
+
+    settings = {
+        "image_size": image_size,
+        "channels": channels,
+        "strict": strict,
+        "skip_small": skip_small,
+        "decoder": DECODER_VERSION,
+        "pillow": PIL.__version__,
+    }
+    bar = len(src.files) >= BAR_FROM
+    decoder = Decoder(read, gray_or_rgb, lambda report: _nothing_kept(src.where, report), bar)
+    return cached_image_data(src, settings=settings, decoder=decoder, request=request)
 
 
 def has_train_test_layout(root: Path) -> bool:
@@ -213,10 +271,13 @@ def load_folder_split(
     strict: bool = False,
     test_fraction: float = 0.1,
     seed: int = 0,
+    cache: CacheRequest | None = None,
 ) -> ImageData:
     """One split of an image folder: its `train/` or `test/` subfolder if it has exactly those two,
-    else a deterministic `split_indices` split of all its files. Images uint8 (N, C, H, W)."""
+    else a deterministic `split_indices` split of all its files. Images uint8 (N, C, H, W); with
+    `cache`, read through the folder's disk cache (`cache.py`)."""
     root = _check_root(root)
+    cache = None if cache is None else replace(cache, tag=split)
     if has_train_test_layout(root):
         scans = {s: _scan(root / s) for s in ("train", "test")}
         labelled = all(c is not None for _, c in scans.values())
@@ -234,6 +295,7 @@ def load_folder_split(
             others=other,
             folder=root / split,
             skip_small=True,
+            cache=cache,
         )
     files, classes = _scan(root)
     files, labels = _labels_for(root, files, classes)
@@ -252,4 +314,5 @@ def load_folder_split(
         strict=strict,
         others=[files[i] for i in other],
         skip_small=True,
+        cache=cache,
     )

@@ -1,6 +1,11 @@
 """`load_dataset`: one split of a registered dataset (by name) or of an image folder (by path).
 
-Layer: the top of `gennet.data`; imports `types`, `registry`, the loaders and `errors`. Importing
+`use_disk_cache` says whether a folder is read through its disk cache (`cache.py`) rather than
+decoded into memory: always, never, or (`auto`) when its decoded pictures would take more than a
+share of the memory available now.
+
+Layer: the top of `gennet.data`; imports `types`, `registry`, `cache`, the loaders, `errors` and
+`validation` (the memory available). Importing
 it imports every loader module, which registers the built-in names (mnist, fashion-mnist, the
 synthetic sets, the unpaired pairs).
 """
@@ -13,6 +18,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataError
+from ..validation import available_memory
+from .cache import CacheRequest
 from .decode import upright_size
 from .folder import BAR_FROM, list_images, load_folder_split
 from .mnist import load_mnist  # noqa: F401  (importing the loaders registers their names)
@@ -43,13 +50,15 @@ def load_dataset(
     strict: bool = False,
     test_fraction: float = 0.1,
     seed: int = 0,
+    cache: CacheRequest | None = None,
 ) -> ImageData | UnpairedData:
     """Load dataset `name` (see `dataset_names()`) or an image folder path; one split of it.
 
     Returns ImageData with images uint8 (N, C, H, W), or UnpairedData (two domains) for an unpaired
     set. `image_size` resizes to square, `channels` (1 or 3) converts; `strict` makes unreadable
     images in a folder an error rather than a warning. A registered name wins over a folder path
-    of the same name.
+    of the same name. `cache`: an image folder is read through its disk cache (`cache.py`; a
+    registered dataset is always in memory).
     """
     if split not in SPLITS:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
@@ -70,6 +79,7 @@ def load_dataset(
             strict=strict,
             test_fraction=test_fraction,
             seed=seed,
+            cache=cache,
         )
     names = ", ".join(dataset_names())
     hint = f"no folder {name} exists; " if ("/" in name or os.sep in name) else ""
@@ -79,17 +89,66 @@ def load_dataset(
     )
 
 
-def folder_picture_sizes(name: str) -> list[tuple[int, int]] | None:
-    """The upright (width, height) of every readable picture of the image folder `name` (both
-    splits; the domain folders of an unpaired one), from the files' headers; None when `name` is a
-    registered dataset or not a folder."""
+def _folder_files(name: str) -> list[Path] | None:
+    """Every picture file of the image folder `name` (both splits; the domain folders of an unpaired
+    one); None when `name` is a registered dataset or not a folder."""
     folder = Path(name).expanduser()
     if dataset_entry(name) is not None or not folder.is_dir():
         return None
     if is_unpaired_folder(folder):
-        files = [f for d in DOMAIN_DIRS if (folder / d).is_dir() for f in list_images(folder / d)]
+        return [f for d in DOMAIN_DIRS if (folder / d).is_dir() for f in list_images(folder / d)]
+    return list_images(folder)
+
+
+def decoded_bytes(name: str, image_size: int | None, channels: int | None) -> int | None:
+    """About how many bytes the decoded uint8 pictures of the image folder `name` take (every file,
+    both splits; 3 channels unless `channels` says; without `image_size`, the first readable
+    picture's size); None for a registered dataset or a name that is not a folder."""
+    files = _folder_files(name)
+    if files is None:
+        return None
+    if image_size is not None:
+        pixels = image_size * image_size
     else:
-        files = list_images(folder)
+        dims = next((d for d in map(upright_size, files[:32]) if d is not None), (0, 0))
+        pixels = dims[0] * dims[1]
+    return len(files) * (channels or 3) * pixels
+
+
+def use_disk_cache(
+    mode: str, name: str, image_size: int | None, channels: int | None, share: float
+) -> tuple[bool, str | None]:
+    """(whether to read the data `name` through the disk cache, a sentence for the user or None).
+    `mode`: "memory" never, "disk" always (image folders: a registered set stays in memory), "auto"
+    when the decoded pictures would take more than `share` of the memory available now."""
+    if mode == "memory":
+        return False, None
+    size = decoded_bytes(name, image_size, channels)
+    if size is None:
+        said = (
+            f"data_cache=disk applies to image folders; {name} is kept in memory" if mode == "disk" else None
+        )
+        return False, said
+    if mode == "disk":
+        return True, None
+    free = available_memory()
+    if size <= share * free:
+        return False, None
+    return True, (
+        f"the decoded pictures of {name} (about {size / 1e9:.1f} GB) would take more than {share:g} of the "
+        f"memory available ({free / 1e9:.1f} GB): they are cached on disk and read in batches "
+        "(--set data_cache=memory keeps them in memory)"
+    )
+
+
+def folder_picture_sizes(name: str) -> list[tuple[int, int]] | None:
+    """The upright (width, height) of every readable picture of the image folder `name` (both
+    splits; the domain folders of an unpaired one), from the files' headers; None when `name` is a
+    registered dataset or not a folder."""
+    files = _folder_files(name)
+    if files is None:
+        return None
+    folder = Path(name).expanduser()
     bar = tqdm(files, desc=f"measuring {folder.name}", unit="image", disable=len(files) < BAR_FROM or None)
     sizes = [upright_size(f) for f in bar]
     return [s for s in sizes if s is not None]

@@ -64,6 +64,7 @@ class LoadReport:
     resized: int = 0
     size: int | None = None  # the square side images were fitted to (None: their own size)
     skipped: dict[str, list[Path]] = field(default_factory=dict)
+    cache_note: str | None = None  # where the images were cached on disk, and whether built now
 
     def skip(self, reason: str, path: Path) -> None:
         self.skipped.setdefault(reason, []).append(path)
@@ -87,13 +88,16 @@ class LoadReport:
 @dataclass
 class ImageData:
     """A set of images: `images` uint8 (N, C, H, W) contiguous on CPU, `labels` int64 (N,) or None.
-    `report`: what loading it from a folder did (None for other sources); not kept by `subset`."""
+    `report`: what loading it from a folder did (None for other sources); not kept by `subset`.
+    `cache_dir`: the folder of the memory-mapped cache `images` is read from (`data.cache`; None:
+    the images are in memory); a batch loader reads such a set in batches instead of copying it."""
 
     images: torch.Tensor
     labels: torch.Tensor | None
     name: str
     classes: list[str] | None = None
     report: LoadReport | None = field(default=None, compare=False, repr=False)
+    cache_dir: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def spec(self) -> DataSpec:
@@ -155,6 +159,10 @@ class UnpairedData:
     @property
     def classes(self) -> list[str] | None:
         return self.a.classes
+
+    @property
+    def cache_dir(self) -> Path | None:
+        return self.a.cache_dir
 
     def __len__(self) -> int:
         return len(self.a)

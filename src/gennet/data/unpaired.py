@@ -11,7 +11,7 @@
   16x16, for tests). The digit pairs take A and B from disjoint halves of the split, so no image
   of A has its counterpart in B: they are truly unpaired. Each registers its name.
 
-Layer: a loader; imports only `types`, `registry`, the other loaders (`mnist`, `synthetic`,
+Layer: a loader; imports only `types`, `registry`, `cache`, the other loaders (`mnist`, `synthetic`,
 `folder`) and `errors`.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import torch
 from scipy import ndimage
 
 from ..errors import DataError
+from .cache import CacheRequest
 from .folder import build_image_data, is_gray_file, list_images
 from .mnist import load_fashion_mnist, load_mnist
 from .registry import register_dataset
@@ -80,9 +81,7 @@ def _invert(images: np.ndarray) -> np.ndarray:
 
 def _unpaired(a: ImageData, b: ImageData, name: str) -> UnpairedData:
     """Domain A named `name`, domain B named `name:B`."""
-    a = ImageData(a.images, a.labels, name, a.classes, report=a.report)
-    b = ImageData(b.images, b.labels, f"{name}:B", b.classes, report=b.report)
-    return UnpairedData(a, b, name)
+    return UnpairedData(replace(a, name=name), replace(b, name=f"{name}:B"), name)
 
 
 def _mnist_pair(name: str, transform: Callable[[torch.Tensor], torch.Tensor]):
@@ -198,11 +197,13 @@ def load_unpaired_folder(
     strict: bool = False,
     test_fraction: float = 0.1,
     seed: int = 0,
+    cache: CacheRequest | None = None,
 ) -> UnpairedData:
     """DIR/trainA + DIR/trainB (split "train") or DIR/testA + DIR/testB ("test") as domains A and B.
     channels None: 1 if every image of both domains is grayscale, else 3 (the same for both, so
     that one network reads both). Unreadable files are skipped with a warning
-    (an error when `strict`). Without image_size every image must share one size."""
+    (an error when `strict`). Without image_size every image must share one size. With `cache`,
+    each domain is read through its own disk cache (`cache.py`)."""
     root = Path(root).expanduser()
     files = _domain_files(root, split, test_fraction, seed)
     if channels is None:
@@ -223,6 +224,7 @@ def load_unpaired_folder(
             strict=strict,
             folder=folder,
             skip_small=True,
+            cache=None if cache is None else replace(cache, tag=f"{split}{dom}"),
         )
     a, b = doms["A"], doms["B"]
     if a.images.shape[1:] != b.images.shape[1:]:

@@ -33,7 +33,7 @@ from . import distributed as D
 from .callbacks import CallbackList, TrainInfo
 from .checkpoint import bad_file, load_checkpoint, load_state, save_checkpoint, save_weights, short_reason
 from .ema import EMA
-from .loader import InMemoryLoader
+from .loader import make_loader
 from .metrics_log import append_row, truncate_rows
 from .monitor import CollapseMonitor
 from .signals import StopSignals
@@ -91,7 +91,7 @@ class Trainer:
                 self._frozen[ph.name] = [p for p in trainable if id(p) not in own and ph.freeze_others]
         self._trainable = trainable
         self.monitor = CollapseMonitor(data.images[:64], cfg.seed) if self.model.can("sample") else None
-        self.loader = InMemoryLoader(
+        self.loader = make_loader(
             data,
             cfg.batch_size,
             device,
