@@ -36,3 +36,31 @@ def tiny_overrides(name: str, **extra):
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+# ---- a tiny VAE run through the CLI, for the tests of damaged runs and atomic writes ---------------
+TINY_VAE_TRAIN = ["train", "vae", "--data", "synthetic-shapes", "--batch-size", "32", "--quiet"]
+TINY_VAE_SETTINGS = [
+    "--set",
+    "hidden=16",
+    "latent_dim=2",
+    "log_every=5",
+    "sample_every=10",
+    "checkpoint_every=5",
+]
+
+
+def tiny_vae_run(out) -> None:
+    """Train the tiny VAE for 10 steps into `out` through the CLI."""
+    from gennet.cli import main
+
+    assert main([*TINY_VAE_TRAIN, "--steps", "10", "--out", str(out), *TINY_VAE_SETTINGS]) == 0
+
+
+def cli(capsys, *args) -> tuple[int, str]:
+    """Run the CLI with `args`; its exit status and what it wrote to stderr."""
+    from gennet.cli import main
+
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    return rc, capsys.readouterr().err

@@ -21,7 +21,6 @@ import pytest
 import torch
 
 from gennet import atomic
-from gennet.cli import main
 from gennet.config import write_json
 from gennet.data.idx import write_idx
 from gennet.errors import GennetError
@@ -29,9 +28,7 @@ from gennet.eval.feature_metrics import GaussianStats
 from gennet.train.checkpoint import save_checkpoint, save_weights
 from gennet.viz import latent_scatter, loss_curves, save_grid, save_image_npz, save_rows
 from gennet.viz.report import write_report
-
-TRAIN = ["train", "vae", "--data", "synthetic-shapes", "--batch-size", "32", "--quiet"]
-SETTINGS = ["--set", "hidden=16", "latent_dim=2", "log_every=5", "sample_every=10", "checkpoint_every=5"]
+from tests.conftest import cli, tiny_vae_run
 
 
 class _FullFile(io.FileIO):
@@ -173,14 +170,8 @@ def test_a_full_disk_leaves_every_writers_earlier_file_whole(tmp_path, full_disk
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("atomic") / "vae"
-    assert main([*TRAIN, "--steps", "10", "--out", str(out), *SETTINGS]) == 0
+    tiny_vae_run(out)
     return out
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    return rc, capsys.readouterr().err
 
 
 def _assert_refused(rc: int, err: str, *needles: str) -> None:

@@ -19,23 +19,14 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from gennet.cli import main
-
-TRAIN = ["train", "vae", "--data", "synthetic-shapes", "--batch-size", "32", "--quiet"]
-SETTINGS = ["--set", "hidden=16", "latent_dim=2", "log_every=5", "sample_every=10", "checkpoint_every=5"]
+from tests.conftest import cli, tiny_vae_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runfiles") / "vae"
-    assert main([*TRAIN, "--steps", "10", "--out", str(out), *SETTINGS]) == 0
+    tiny_vae_run(out)
     return out
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    capsys.readouterr()
-    rc = main([str(a) for a in args])
-    return rc, capsys.readouterr().err
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -30,20 +30,12 @@ B_SEED_OFFSET = 7_919  # a companion's (domain B's) permutations are seeded apar
 
 
 def make_loader(
-    data: ImageData | UnpairedData,
-    batch_size: int,
-    device: torch.device,
-    *,
-    seed: int = 0,
-    rank: int = 0,
-    world_size: int = 1,
-    channels_last: bool = False,
+    data: ImageData | UnpairedData, batch_size: int, device: torch.device, **options
 ) -> CounterLoader:
-    """A `DiskLoader` for a set read from its disk cache, else an `InMemoryLoader`."""
+    """A `DiskLoader` for a set read from its disk cache, else an `InMemoryLoader` (`options`: the
+    keyword arguments of `CounterLoader`)."""
     cls = DiskLoader if data.cache_dir is not None else InMemoryLoader
-    return cls(
-        data, batch_size, device, seed=seed, rank=rank, world_size=world_size, channels_last=channels_last
-    )
+    return cls(data, batch_size, device, **options)
 
 
 class CounterLoader:
