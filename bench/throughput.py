@@ -141,7 +141,9 @@ def time_gennet(
     **settings,
 ) -> dict:
     """gennet's Trainer on `train_data` for `steps` steps; the rate comes from its own metrics.jsonl rows.
-    `settings` are any train or model settings. Shared by the GAN and CycleGAN throughput benches."""
+    `settings` are any train or model settings. Shared by the GAN and CycleGAN throughput benches.
+    Precision is fp32 unless `settings` names one (the default, auto, is bf16 on a CPU with native bf16)."""
+    settings.setdefault("precision", "fp32")
     tcfg, _ = resolve_config(
         model,
         steps=steps,

@@ -46,7 +46,9 @@ class TrainConfig:
     batch_size: int = 128  # global: split evenly across processes under torchrun
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast, weights stay fp32
+    # bf16 = autocast, weights stay fp32; auto = bf16 where the device does bf16 natively (CPUs with
+    # AVX512-BF16 or AMX, CUDA GPUs with bf16), fp32 elsewhere; config.json records what was used
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: bool = False  # memory format for conv models
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
     ema_kimg: float = 0.0  # or the EMA as a half-life in thousands of images (0: off; StyleGAN: 10)

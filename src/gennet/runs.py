@@ -39,6 +39,7 @@ from .train.checkpoint import (
     load_weights,
     read_run_config,
 )
+from .train.precision import resolve_precision
 from .train.tracking import tracker_names
 
 
@@ -190,6 +191,7 @@ def train(
     device = D.resolve_device(tcfg.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = D.init_from_env(device)
     say = dist.is_main and not tcfg.quiet
+    tcfg = _resolve_precision(tcfg, device, say)  # config.json records the precision used
     try:
         if not resume:
             tcfg = _choose_size(tcfg, mcfg, say)
@@ -214,6 +216,18 @@ def train(
     finally:
         D.shutdown(dist)
     return run_dir
+
+
+def _resolve_precision(tcfg: TrainConfig, device: torch.device, say: bool) -> TrainConfig:
+    """tcfg with precision=auto made bf16 or fp32 for `device` (said on stderr)."""
+    if tcfg.precision != "auto":
+        return tcfg
+    chosen = resolve_precision("auto", device)
+    if say:
+        why = "does bf16 natively" if chosen == "bf16" else "has no native bf16"
+        hint = "--set precision=fp32|bf16 to choose"
+        print(f"gennet: precision auto -> {chosen} ({device.type} {why}; {hint})", file=sys.stderr)
+    return dataclasses.replace(tcfg, precision=chosen)
 
 
 def _choose_size(tcfg: TrainConfig, mcfg, say: bool) -> TrainConfig:

@@ -36,6 +36,7 @@ from .ema import EMA
 from .loader import make_loader
 from .metrics_log import append_row, truncate_rows
 from .monitor import CollapseMonitor
+from .precision import resolve_precision
 from .signals import StopSignals
 from .tracking import trackers_for
 
@@ -65,6 +66,7 @@ class Trainer:
         cfg.validate()
         trackers = trackers_for(cfg.track)  # an unknown tracker or a missing package: an error now
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
+        self.precision = resolve_precision(cfg.precision, device)  # auto -> bf16 or fp32
         self.dist = dist or D.DistInfo()
         self.callbacks = CallbackList([*trackers, *callbacks] if self.dist.is_main else [])
         self.model = model.to(device)
@@ -175,7 +177,7 @@ class Trainer:
             torch.mps.manual_seed(seed)
 
     def _autocast(self):
-        if self.cfg.precision == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -266,7 +268,7 @@ class Trainer:
         )
         raise TrainingDiverged(
             f"loss of phase {phase!r} is not finite at step {self.step} ({values}); training stopped and "
-            f"{kept}. {_advice(self.model.cfg, self.cfg.precision)}"
+            f"{kept}. {_advice(self.model.cfg, self.precision)}"
         )
 
     def fit(self, resume: bool = False) -> dict:
