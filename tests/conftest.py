@@ -64,3 +64,12 @@ def cli(capsys, *args) -> tuple[int, str]:
     capsys.readouterr()
     rc = main([str(a) for a in args])
     return rc, capsys.readouterr().err
+
+
+def tiny_mlp_run(out, model: str):
+    """A 2-step run of an MLP model (hidden 16, latent 2) on the synthetic shapes, through the API."""
+    import gennet
+
+    gennet.train(model, out, data="synthetic-shapes", steps=2, batch_size=16, quiet=True, hidden=(16,),
+                 latent_dim=2, log_every=1)  # fmt: skip
+    return out

@@ -18,6 +18,7 @@ from gennet.cli import main
 from gennet.errors import DataError
 from gennet.eval.feature_metrics import GaussianStats
 from gennet.io import read_images
+from tests.conftest import tiny_mlp_run
 
 SHAPE = (1, 16, 16)
 
@@ -31,10 +32,7 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bad-inputs") / "ae"
-    gennet.train("ae", out, data="synthetic-shapes", steps=2, batch_size=16, quiet=True, hidden=(16,),
-                 latent_dim=2, log_every=1)  # fmt: skip
-    return out
+    return tiny_mlp_run(tmp_path_factory.mktemp("bad-inputs") / "ae", "ae")
 
 
 # ---- .npz files: the one guarded reader -----------------------------------------------------------

@@ -26,6 +26,7 @@ from gennet.errors import ConfigError
 from gennet.registry import model_entry, model_names
 from gennet.train.trainer import _advice
 from gennet.validation import Range, check_count, missing_ranges, numeric_fields
+from tests.conftest import tiny_mlp_run
 
 SRC = Path(gennet.__file__).parent
 
@@ -108,10 +109,7 @@ def test_hand_built_config_is_checked_too():
 # ---- counts a verb takes: one validator for the CLI and the API ----------------------------------
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("validation") / "vae"
-    gennet.train("vae", out, data="synthetic-shapes", steps=2, batch_size=16, quiet=True, hidden=(16,),
-                 latent_dim=2, log_every=1)  # fmt: skip
-    return out
+    return tiny_mlp_run(tmp_path_factory.mktemp("validation") / "vae", "vae")
 
 
 COUNT_CASES = [
