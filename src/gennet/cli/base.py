@@ -8,6 +8,21 @@ from typing import Any, ClassVar
 
 from ..atomic import write_text
 
+PSI_HELP = "style models: w_avg + PSI (w - w_avg); 1 is off (default), 0.5-0.7 trades variety for quality"
+
+
+def truncation_options(
+    p: argparse.ArgumentParser, default: float | None = 1.0, psi_help: str = PSI_HELP
+) -> None:
+    """--truncation PSI and --truncation-cutoff K, for the verbs that draw from a style model."""
+    p.add_argument("--truncation", type=float, default=default, metavar="PSI", help=psi_help)
+    p.add_argument(
+        "--truncation-cutoff",
+        type=int,
+        metavar="K",
+        help="truncate only the first K style inputs (the coarse layers); default all",
+    )
+
 
 class Command:
     """One subcommand: its name and help, the options it adds, and what it runs.

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from .. import api
 from ..exporting import FORMATS, PART_HELP
-from .base import Command
+from .base import Command, truncation_options
 
 
 def _port(p: dict) -> str:
@@ -40,15 +40,8 @@ class Export(Command):
             help="decoder (or generator), encoder, a2b, b2a: what the model offers (default: its first, "
             "the decoder where it has one; a2b for a translator)",
         )
-        p.add_argument(
-            "--truncation",
-            type=float,
-            metavar="PSI",
-            help="style models: a fixed truncation psi (default: psi is an input of the exported graph)",
-        )
-        p.add_argument(
-            "--truncation-cutoff", type=int, metavar="K", help="truncate only the first K style inputs"
-        )
+        psi = "style models: a fixed truncation psi (default: psi is an input of the exported graph)"
+        truncation_options(p, default=None, psi_help=psi)
         p.add_argument(
             "--noise",
             choices=["const", "none"],

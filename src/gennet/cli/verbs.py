@@ -16,7 +16,7 @@ from ..io import IMAGE_OUTPUTS, read_images, write_images, write_rows
 from ..models.labels import class_names, parse_labels
 from ..validation import check_grid
 from ..viz import latent_scatter, save_image_npz
-from .base import Command, images_out, print_eval
+from .base import Command, images_out, print_eval, truncation_options
 
 
 def _load(a: argparse.Namespace) -> tuple[api.Run, np.ndarray | None]:
@@ -27,22 +27,6 @@ def _load(a: argparse.Namespace) -> tuple[api.Run, np.ndarray | None]:
 
 def _input_option(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("-i", "--input", help=help)
-
-
-def _truncation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--truncation",
-        type=float,
-        default=1.0,
-        metavar="PSI",
-        help="style models: w_avg + PSI (w - w_avg); 1 is off (default), 0.5-0.7 trades variety for quality",
-    )
-    p.add_argument(
-        "--truncation-cutoff",
-        type=int,
-        metavar="K",
-        help="truncate only the first K style inputs (the coarse layers); default all",
-    )
 
 
 class Sample(Command):
@@ -59,7 +43,7 @@ class Sample(Command):
         s.add_argument(
             "--labels", help="class labels for conditional models: one, or comma-separated, one per image"
         )
-        _truncation_options(s)
+        truncation_options(s)
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
@@ -212,7 +196,7 @@ class StyleMix(Command):
         m.add_argument("--rows", type=int, default=5, help="source A images (default 5)")
         m.add_argument("--cols", type=int, default=5, help="source B images (default 5)")
         m.add_argument("--seed", type=int, default=0)
-        _truncation_options(m)
+        truncation_options(m)
 
     @staticmethod
     def run(a: argparse.Namespace) -> None:
