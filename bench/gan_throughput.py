@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from functools import partial
@@ -32,9 +31,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
+from throughput import n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
-import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.nn.init import init_normal  # noqa: E402
@@ -160,13 +158,7 @@ def main() -> None:
     ap.add_argument("--variants", default="fp32,channels_last,bf16", help="gennet variants besides fp32")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # pay torch._dynamo's import outside the timings
-    print(f"gennet {gennet.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
-    print(f"device: {device} ({name}); load average {os.getloadavg()[0]:.2f}")
+    device, name = prepare(args.threads, args.device)
     data = load_dataset("mnist", split="train")
     x = data.images.float().div(255.0)
     extra = [v for v in args.variants.split(",") if v and v != "fp32"]

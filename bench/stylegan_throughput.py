@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import sys
 import time
 from functools import partial
@@ -28,9 +27,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import cpu_model, n_params, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
+from throughput import n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
-import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.nn.stylegan import MappingNetwork, StyleDiscriminator, SynthesisNetwork  # noqa: E402
@@ -108,13 +106,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # pay torch._dynamo's import outside the timings
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
-    print(f"gennet {gennet.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"device: {device} ({name}); load average {os.getloadavg()[0]:.2f}")
+    device, name = prepare(args.threads, args.device)
     data = load_dataset("mnist", split="train")
     x = F.pad(data.images.float().div(255.0) * 2 - 1, (2, 2, 2, 2), value=-1.0)
     model = build_model("stylegan", data.spec, SETTINGS)

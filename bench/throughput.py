@@ -245,6 +245,19 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def prepare(threads: int | None, device_name: str) -> tuple[torch.device, str]:
+    """What every throughput bench does first: pin the threads, pay torch._dynamo's import outside
+    the timings, and print the versions, the device and the load. Returns the device and its name."""
+    if threads:
+        torch.set_num_threads(threads)
+    device = torch.device(device_name)
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # pay torch._dynamo's import outside the timings
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
+    print(f"gennet {gennet.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"device: {device} ({name}); load average {os.getloadavg()[0]:.2f}")
+    return device, name
+
+
 # ---- the cases ------------------------------------------------------------------------------------
 def run_case(name: str, variants: dict[str, Callable[[], dict]], repeats: int) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {k: [] for k in variants}
