@@ -52,6 +52,10 @@ class Range:
             return False
         return not (self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)))
 
+    def admits(self, value: Any) -> bool:
+        """A real number (not a bool) inside the range."""
+        return not isinstance(value, bool) and isinstance(value, numbers.Real) and self.contains(float(value))
+
 
 AT_LEAST_1 = Range(1)
 NON_NEGATIVE = Range(0)
@@ -106,7 +110,7 @@ def check_ranges(obj, what: str) -> None:
     table = getattr(type(obj), "ranges", {})
     for name, rng in table.items():
         for v in _values(getattr(obj, name)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not rng.contains(float(v)):
+            if not rng.admits(v):
                 shown = getattr(obj, name)
                 raise ConfigError(f"{what} setting {name} must be {rng.describe()}; got {shown!r}")
 
@@ -128,7 +132,7 @@ def check_count(name: str, value: Any, *, minimum: int = 1, maximum: int | None 
 
 def check_number(name: str, value: Any, rng: Range) -> float:
     """A real-valued verb argument (a budget in seconds, a noise level) inside `rng`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not rng.contains(float(value)):
+    if not rng.admits(value):
         raise ConfigError(f"{name} must be {rng.describe()}; got {value!r}")
     return float(value)
 

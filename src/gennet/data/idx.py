@@ -45,14 +45,14 @@ def _open(path: Path) -> BinaryIO:
     except OSError as exc:
         raise DataError(f"cannot read IDX file {path}: {exc}") from exc
     if f.read(2) == GZIP_MAGIC:
-        f.seek(0)
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+        f.close()  # a GzipFile given a fileobj would leave it open; one opened by name closes it
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     f.seek(0)
     return f
 
 
-def _parse_header(f: BinaryIO, path: Path) -> tuple[int, tuple[int, ...], int]:
-    """Read and validate the header; returns (type code, shape, header length in bytes)."""
+def _parse_header(f: BinaryIO, path: Path) -> tuple[int, tuple[int, ...]]:
+    """Read and validate the header; returns (type code, shape)."""
     data = f.read(4)
     if len(data) < 4:
         raise DataError(f"IDX file {path} is too short for a header ({len(data)} bytes)")
@@ -72,7 +72,7 @@ def _parse_header(f: BinaryIO, path: Path) -> tuple[int, tuple[int, ...], int]:
         raise DataError(
             f"IDX file {path} is truncated inside its header ({4 + len(dims)} of {header_len} bytes)"
         )
-    return code, tuple(int(d) for d in np.frombuffer(dims, dtype=">u4")), header_len
+    return code, tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
 
 
 def _payload(f: BinaryIO, path: Path, code: int, shape: tuple[int, ...]) -> bytes:
@@ -107,7 +107,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     try:
         with _open(path) as f:
-            code, shape, _ = _parse_header(f, path)
+            code, shape = _parse_header(f, path)
             data = _payload(f, path, code, shape)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"corrupt gzip stream in IDX file {path}: {exc}") from exc
