@@ -94,9 +94,6 @@ class CallbackList:
         self._dead: set[int] = set()
         self._started: list = []
 
-    def __bool__(self) -> bool:
-        return bool(self.callbacks)
-
     @property
     def failed(self) -> bool:
         return self.failure is not None

@@ -59,7 +59,7 @@ class CounterLoader:
         self.n = len(data)
         self._check_batch_size(batch_size, self.n, world_size)
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world_size
-        self.per_epoch = self.n // batch_size  # drop the ragged last batch
+        self.labels = data.labels.to(device) if data.labels is not None else None
         self.channels_last = channels_last
         self.device = device
         self.counter = 0
@@ -94,7 +94,7 @@ class CounterLoader:
         if batch_size == self.batch_size:
             return
         self._check_batch_size(batch_size, self.n, self.world)
-        self.batch_size, self.per_epoch = batch_size, self.n // batch_size
+        self.batch_size = batch_size
         for other in self.companions.values():
             other.set_batch_size(batch_size)
 
@@ -142,7 +142,6 @@ class InMemoryLoader(CounterLoader):
         super().__init__(data, batch_size, device, **kw)
         self.perm_device = device
         self.images = data.images.to(device)
-        self.labels = data.labels.to(device) if data.labels is not None else None
 
     def _fetch(self, counter: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self._indices(counter, batch_size)
@@ -160,7 +159,6 @@ class DiskLoader(CounterLoader):
     def __init__(self, data: ImageData | UnpairedData, batch_size: int, device: torch.device, **kw):
         super().__init__(data, batch_size, device, **kw)
         self.array = data.images.numpy()  # the map (N, C, H, W) uint8; nothing is read yet
-        self.labels = data.labels.to(device) if data.labels is not None else None
         self.pin = device.type == "cuda"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gennet-disk-loader")
         self._ahead: tuple[tuple[int, int], Future] | None = None

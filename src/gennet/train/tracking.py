@@ -36,6 +36,7 @@ from typing import Any
 from ..config import to_jsonable, write_json
 from ..errors import ConfigError, GennetError
 from .callbacks import Callback, TrainInfo, callback_name
+from .metrics_log import row_step
 
 STATE_FILE = "tracking.json"
 
@@ -268,18 +269,11 @@ class WandbTracker(Tracker):
 # ---- an evaluation, after training --------------------------------------------------------------------
 def last_step(run_dir: Path) -> int:
     """The step of the run's last metrics row (0 when it has none)."""
-    step = 0
     try:
-        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+        lines = (run_dir / "metrics.jsonl").read_bytes().decode("utf-8", "replace").splitlines()
     except OSError:
         return 0
-    for line in lines:
-        try:
-            s = json.loads(line).get("step")
-        except (ValueError, AttributeError):
-            continue
-        step = max(step, s) if isinstance(s, int) else step
-    return step
+    return max([0, *(s for s in map(row_step, lines) if s != math.inf)])
 
 
 def log_evaluation(run_dir: Path, config, results: dict, callbacks=()) -> None:

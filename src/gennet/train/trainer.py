@@ -328,7 +328,6 @@ class Trainer:
                 if D.broadcast_flag(self.dist, late or asked, self.device):
                     end = self.step  # out of time, asked to stop or a callback failed: the last step
                     status = "stopped" if late and not asked else "interrupted"  # (maybe another's signal)
-                    status = "failed" if self.callbacks.failed else status
                 if self.step % cfg.log_every == 0 or self.step == end:
                     now = time.perf_counter()
                     rate = (self.step - step_last) / max(now - t_last, 1e-9)
