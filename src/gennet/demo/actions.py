@@ -25,15 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from .. import api
 from ..errors import ConfigError
 from ..models.labels import class_index, class_names
 from ..validation import Range
 from ..verbs.capability import require
+from ..verbs.translation import DIRECTIONS
 from ..viz import loss_curves, make_grid
-from ..viz.report_format import fmt_number
+from ..viz.grid import to_pil
+from ..viz.report_format import fmt_number, png_data_uri
 from .params import MAX_SEED, Query
 from .uploads import MAX_UPLOAD_BYTES, read_upload
 
@@ -41,16 +42,13 @@ MAX_N = 64  # images in one sample grid
 MAX_STEPS = 16  # images in one walk
 TRUNCATION = Range(-1.0, 1.0)  # psi: 1 is off, 0 the average image, below 0 the "anti-face"
 UPLOAD_VERBS = ("reconstruct", "denoise", "translate")
-DIRECTIONS = ("AtoB", "BtoA")
 METHODS = ("spherical", "linear")
 
 
 def png_data_url(images: np.ndarray, nrow: int | None = None) -> str:
     """uint8 images (N, C, H, W) -> a grid as a data:image/png;base64 URL."""
-    grid = make_grid(images, nrow=nrow)
-    pixels = grid[0] if grid.shape[0] == 1 else grid.transpose(1, 2, 0)
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, format="PNG")
+    to_pil(make_grid(images, nrow=nrow)).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -97,8 +95,7 @@ def curves_data_url(run_dir: Path) -> str | None:
     if not log.is_file():
         return None
     with tempfile.TemporaryDirectory(prefix="gennet-demo-") as folder:
-        png = loss_curves(log, Path(folder) / "curves.png")
-        return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+        return png_data_uri(loss_curves(log, Path(folder) / "curves.png"))
 
 
 class Demo:
@@ -143,9 +140,8 @@ class Demo:
         n = q.integer("n", 16, minimum=1, maximum=MAX_N)
         psi = q.number("truncation", 1.0, TRUNCATION)
         label = self._label(q)
-        labels = None if label is None else [label] * n
         with self.lock:
-            images = api.sample(self.run, n, seed=seed, labels=labels, truncation=psi)
+            images = api.sample(self.run, n, seed=seed, labels=label, truncation=psi)
         caption = f"seed {seed}, {n} image{'s' * (n > 1)}"
         caption += "" if psi == 1.0 else f", truncation {psi:g}"
         caption += "" if label is None else f", class {self.classes[label]}"

@@ -156,10 +156,7 @@ def walk(
     path = interpolation_path(ends[0], ends[1], steps, method)
     torch.manual_seed(seed_a)
     with torch.no_grad():
-        if model.can("conditional"):
-            out = model.decode(path, labels=torch.full((steps,), label or 0, device=path.device))
-        else:
-            out = model.decode(path)
+        out = _decode(model, path, label or 0)
     return to_uint8(out.cpu())
 
 

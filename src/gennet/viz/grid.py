@@ -79,7 +79,7 @@ def _upscale(grid: np.ndarray, upscale: int | None) -> np.ndarray:
     return grid.repeat(upscale, axis=1).repeat(upscale, axis=2)
 
 
-def _to_pil(grid: np.ndarray) -> Image.Image:
+def to_pil(grid: np.ndarray) -> Image.Image:
     """(C, H, W) uint8 -> PIL image of mode L (C=1) or RGB (C=3)."""
     if grid.shape[0] == 1:
         return Image.fromarray(np.ascontiguousarray(grid[0]))
@@ -92,7 +92,7 @@ def save_grid(images, path, nrow: int | None = None, padding: int = 2, upscale: 
     upscale: integer nearest-neighbour factor; None makes the PNG at least MIN_PNG_WIDTH px wide.
     """
     grid = _upscale(make_grid(images, nrow=nrow, padding=padding), upscale)
-    return write_with(path, lambda f: _to_pil(grid).save(f, format="PNG"))
+    return write_with(path, lambda f: to_pil(grid).save(f, format="PNG"))
 
 
 def _stack_rows(rows: list) -> np.ndarray:
@@ -149,7 +149,7 @@ def save_rows(
     if upscale is None:
         upscale = max(1, math.ceil(MIN_PNG_WIDTH / grid.shape[2]))
     grid = _upscale(grid, upscale)
-    img = _to_pil(grid)
+    img = to_pil(grid)
     if labels:
         img = _draw_labels(img, [str(s) for s in labels], len(rows), padding * upscale)
     return write_with(path, lambda f: img.save(f, format="PNG"))
