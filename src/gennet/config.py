@@ -21,7 +21,7 @@ import yaml
 
 from .atomic import write_text
 from .errors import ConfigError
-from .validation import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UNIT_OPEN, Range, check_ranges
+from .validation import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UNIT_OPEN, Range, check_settings
 
 SEED = Range(0, 2**32 - 1)
 
@@ -179,9 +179,7 @@ def apply_overrides(obj, overrides: dict[str, Any], *, what: str):
             raise ConfigError(f"unknown {what} setting {key!r}; valid: {', '.join(names)}{also}")
         changes[key] = coerce(key, value, hints[key])
     new = dataclasses.replace(obj, **changes)
-    check_ranges(new, what)
-    if hasattr(new, "validate"):
-        new.validate()
+    check_settings(new, what)
     return new
 
 

@@ -115,6 +115,13 @@ def check_ranges(obj, what: str) -> None:
                 raise ConfigError(f"{what} setting {name} must be {rng.describe()}; got {shown!r}")
 
 
+def check_settings(obj, what: str) -> None:
+    """`check_ranges`, then the config's own `validate()` (what one range per field cannot say)."""
+    check_ranges(obj, what)
+    if hasattr(obj, "validate"):
+        obj.validate()
+
+
 def learning_rate_keys(cls) -> list[str]:
     """The fields of config class `cls` that are learning rates (as its `ranges` table marks them)."""
     return [k for k, rng in getattr(cls, "ranges", {}).items() if rng.learning_rate]

@@ -287,14 +287,20 @@ def _build_somewhere(key, settings, src: Source, decoder: Decoder, index, digest
     )
 
 
+def _find(key: str, src: Source, digest: str) -> tuple[Path, dict] | None:
+    """The complete cache of `key` and `digest` in the first location that holds one, with its meta."""
+    for loc in locations(src.root):
+        meta = _valid_meta(loc / key, key, digest)
+        if meta is not None:
+            return loc / key, meta
+    return None
+
+
 def _wait(key: str, src: Source, digest: str) -> tuple[Path, dict]:
     """Wait (another process builds it) until the complete cache of `key` and `digest` appears."""
-    while True:
-        for loc in locations(src.root):
-            meta = _valid_meta(loc / key, key, digest)
-            if meta is not None:
-                return loc / key, meta
+    while (found := _find(key, src, digest)) is None:
         time.sleep(POLL_S)
+    return found
 
 
 def cached_image_data(src: Source, *, settings: dict, decoder: Decoder, request: CacheRequest) -> ImageData:
@@ -306,10 +312,9 @@ def cached_image_data(src: Source, *, settings: dict, decoder: Decoder, request:
     key = _digest(settings)[:16]
     index = file_index(src.root, src.files)
     digest = _digest({"files": index, "labels": src.labels, "classes": src.classes})
-    for loc in locations(src.root):
-        meta = _valid_meta(loc / key, key, digest)
-        if meta is not None:
-            return _open(loc / key, meta, src, f"images read from the cache {loc / key}")
+    found = _find(key, src, digest)
+    if found is not None:
+        return _open(*found, src, f"images read from the cache {found[0]}")
     if not request.build:
         path, meta = _wait(key, src, digest)
         return _open(path, meta, src, f"images read from the cache {path} (built by process 0)")

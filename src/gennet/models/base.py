@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from ..data import DataSpec
 from ..errors import CapabilityError, ConfigError, GennetError
 from ..optim import OptimSpec, Schedule
-from ..validation import check_ranges
+from ..validation import check_settings
 
 LossDict = dict[str, Tensor]
 
@@ -119,9 +119,7 @@ class GenerativeModel(nn.Module):
         super().__init__()
         # settings are checked when they are made (config.apply_overrides); again here for a
         # Config built by hand in Python
-        check_ranges(cfg, f"{type(self).__name__} model")
-        if hasattr(cfg, "validate"):
-            cfg.validate()
+        check_settings(cfg, f"{type(self).__name__} model")
         self.cfg = cfg
         self.spec = spec
         self._phase_map: dict[str, Phase] = {}

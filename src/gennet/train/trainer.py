@@ -27,7 +27,7 @@ from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import CallbackError, GennetError, TrainingDiverged, TrainingInterrupted
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
-from ..validation import check_ranges, learning_rate_keys
+from ..validation import check_settings, learning_rate_keys
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .callbacks import CallbackList, TrainInfo
@@ -62,8 +62,7 @@ class Trainer:
         dist: D.DistInfo | None = None,
         callbacks=(),  # objects with `Callback`'s hooks, called after cfg.track's trackers (rank 0)
     ):
-        check_ranges(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
-        cfg.validate()
+        check_settings(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
         trackers = trackers_for(cfg.track)  # an unknown tracker or a missing package: an error now
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.precision = resolve_precision(cfg.precision, device)  # auto -> bf16 or fp32
