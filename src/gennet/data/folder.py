@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .cache import CacheRequest, Decoder, Source, cached_image_data
-from .decode import DECODE_ERRORS, DECODER_VERSION, GRAY_MODES, header, read_image
+from .decode import DECODER_VERSION, GRAY_MODES, header, read_image
 from .types import ImageData, LoadReport, split_indices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -71,11 +71,13 @@ def _labels_for(
 
 def is_gray_file(path: Path) -> bool | None:
     """True/False from the file header alone; None if Pillow cannot identify it."""
-    try:
-        with Image.open(path) as img:
-            return img.mode in GRAY_MODES
-    except DECODE_ERRORS:
-        return None
+    found = header(path)
+    return None if found is None else found[0] in GRAY_MODES
+
+
+def _min_side(size: int | None, skip_small: bool) -> int:
+    """The shorter side below which a picture is skipped as too small (0: none is)."""
+    return (size + 1) // 2 if skip_small and size is not None else 0
 
 
 def _read(
@@ -84,7 +86,7 @@ def _read(
     """`decode.read_image`, or None when it fails and not strict (with a warning) or when
     `skip_small` and the picture's shorter side is under half of `size` (it would be enlarged
     more than twice; only its header is read); either is counted in `report`."""
-    min_side = (size + 1) // 2 if skip_small and size is not None else 0
+    min_side = _min_side(size, skip_small)
     try:
         img, dims = read_image(path, size, min_side)
     except DataError as exc:
@@ -239,7 +241,7 @@ def _cached(
     def gray_or_rgb() -> int:
         if channels is not None:
             return channels
-        min_side = (image_size + 1) // 2 if skip_small and image_size is not None else 0
+        min_side = _min_side(image_size, skip_small)
         gray = _all_gray(src.files, min_side) and all(is_gray_file(f) is not False for f in others)
         return 1 if gray else 3
 
