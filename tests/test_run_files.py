@@ -184,3 +184,36 @@ def test_a_resume_removes_stale_temporary_files_and_a_torn_metrics_row(run, tmp_
     steps = [json.loads(r)["step"] for r in (copy / "metrics.jsonl").read_text().splitlines()]
     assert steps == [5, 10, 12]
     assert torch.load(copy / "checkpoints" / "last.pt", weights_only=True)["step"] == 12
+
+
+def test_a_resume_reads_config_json_once_and_a_load_builds_its_configs_once(run, tmp_path, monkeypatch):
+    """The one validated read (`read_run_config`) serves the whole resume (the settings, then the
+    check of the data); loading a run builds its TrainConfig there and its model Config once."""
+    import gennet
+    import gennet.config
+    from gennet.config import TrainConfig
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    reads: collections.Counter = collections.Counter()
+    read_bytes = Path.read_bytes
+
+    def counting_read(self):
+        reads[self.name] += 1
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    gennet.train("vae", copy, resume=True, steps=12, quiet=True)
+    assert reads["config.json"] == 1
+
+    built: collections.Counter = collections.Counter()
+    check = gennet.config.check_settings
+
+    def counting_check(obj, what):
+        built["train" if isinstance(obj, TrainConfig) else "model"] += 1
+        return check(obj, what)
+
+    monkeypatch.setattr(gennet.config, "check_settings", counting_check)
+    gennet.load(copy, device="cpu")
+    # TrainConfig: read_run_config's; the model Config: the class defaults, then the saved settings
+    assert built == {"train": 1, "model": 2}

@@ -53,7 +53,11 @@ def model_config(name: str, overrides: dict[str, Any] | None = None):
 
 
 def build_model(name: str, spec: DataSpec, overrides: dict[str, Any] | None = None) -> GenerativeModel:
-    cfg = model_config(name, overrides)
+    return _build(name, model_config(name, overrides), spec)
+
+
+def _build(name: str, cfg, spec: DataSpec) -> GenerativeModel:
+    """Model `name` of the resolved Config `cfg` (`model_config`) for data of `spec`."""
     model = model_entry(name)["cls"](cfg, spec)
     model.registered_name = name
     return model
@@ -63,30 +67,16 @@ def resolve_config(
     model: str | None = None,
     *,
     config_file: str | None = None,
-    resume_from: Path | None = None,
+    resume_from: str | Path | SavedConfig | None = None,
     **settings: Any,
 ) -> tuple[TrainConfig, Any]:
-    """TrainConfig + model Config from (a run's saved config | a config file) and flat settings."""
-    train_over: dict[str, Any] = {}
-    model_over: dict[str, Any] = {}
-    if resume_from is not None:
-        saved = read_run_config(resume_from)
-        saved_configs(saved)  # a config.json that builds no model is refused here, naming the file
-        train_over, model_over = dict(saved.train), dict(saved.model)
-        if model is not None and model != train_over["model"]:
-            raise ConfigError(
-                f"{resume_from} holds a {train_over['model']!r} run, not {model!r}; "
-                f"resume it as `gennet train {train_over['model']} ... --resume`"
-            )
-    elif config_file:
-        train_over, model_over = read_config_file(config_file)
+    """TrainConfig + model Config from (a run's saved config | a config file) and flat settings.
+    `resume_from`: a run directory, or its config.json as `read_run_config` gave it (not read again)."""
     t, m = split_overrides({k: v for k, v in settings.items() if v is not None})
-    if resume_from is not None and m:
-        name = train_over["model"]
-        if model_config(name, model_over) != model_config(name, {**model_over, **m}):
-            raise ConfigError(
-                f"cannot change model settings {sorted(m)} when resuming; start a new run instead"
-            )
+    if resume_from is not None:
+        saved = resume_from if isinstance(resume_from, SavedConfig) else read_run_config(resume_from)
+        return _resumed_config(saved, model, t, m)
+    train_over, model_over = read_config_file(config_file) if config_file else ({}, {})
     if model is not None:
         t["model"] = model
     train_over.update(t)
@@ -99,15 +89,35 @@ def resolve_config(
     return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg
 
 
+def _resumed_config(
+    saved: SavedConfig, model: str | None, t: dict[str, Any], m: dict[str, Any]
+) -> tuple[TrainConfig, Any]:
+    """`resolve_config` of a resumed run: its saved configs with the train settings `t`; the model
+    settings `m` may only repeat what it has, and `model` (when given) must be its model."""
+    saved_tcfg, mcfg = saved_configs(saved)  # a config.json that builds no model is refused, naming it
+    name = saved_tcfg.model
+    if model is not None and model != name:
+        raise ConfigError(
+            f"{saved.path.parent} holds a {name!r} run, not {model!r}; "
+            f"resume it as `gennet train {name} ... --resume`"
+        )
+    if m and apply_overrides(mcfg, m, what=f"{name} model") != mcfg:
+        raise ConfigError(f"cannot change model settings {sorted(m)} when resuming; start a new run instead")
+    # the model's own training defaults sit below the saved settings (a config.json of an older version)
+    train_over = {**model_entry(name)["train_defaults"], **saved.train, **t}
+    tcfg = apply_overrides(TrainConfig(), train_over, what="train")
+    return dataclasses.replace(tcfg, model_args=dataclasses.asdict(mcfg)), mcfg
+
+
 def saved_configs(saved: SavedConfig) -> tuple[TrainConfig, Any]:
-    """The TrainConfig and model Config a run's config.json describes; a RunFileError naming the
-    file where they are not valid (an unknown model or setting, a value out of range)."""
+    """The TrainConfig (as `read_run_config` built it) and the model Config a run's config.json
+    describes; a RunFileError naming the file where the model's are not valid (an unknown model or
+    setting, a value out of range)."""
     try:
-        tcfg = apply_overrides(TrainConfig(), saved.train, what="train")
-        mcfg = model_config(tcfg.model, saved.model)
+        mcfg = model_config(saved.config.model, saved.model)
     except GennetError as e:
         raise bad_file(saved.path, f"is not a valid run config: {e}") from None
-    return dataclasses.replace(tcfg, model_args=saved.model), mcfg
+    return saved.config, mcfg
 
 
 def disk_cache_choice(tcfg: TrainConfig) -> tuple[bool, str | None]:
@@ -179,7 +189,8 @@ def train(
     if resume:
         if not (run_dir / "config.json").is_file():
             raise GennetError(f"--resume: {run_dir} holds no run (no config.json)")
-        tcfg, mcfg = resolve_config(model if model else None, resume_from=run_dir, **settings)
+        saved = read_run_config(run_dir)  # read once: the settings to resume, then the data to check
+        tcfg, mcfg = resolve_config(model if model else None, resume_from=saved, **settings)
     else:
         if (run_dir / "checkpoints" / "last.pt").exists():
             raise GennetError(
@@ -200,9 +211,9 @@ def train(
         if not resume:
             tcfg = _fit_batch(tcfg, data, dist.world_size, say)
         if resume:
-            _check_same_data(read_run_config(run_dir), data.spec, tcfg.data)
+            _check_same_data(saved, data.spec, tcfg.data)
         torch.manual_seed(tcfg.seed)  # the same initial weights on every process
-        net = build_model(tcfg.model, data.spec, tcfg.model_args)
+        net = _build(tcfg.model, mcfg, data.spec)
         trainer = Trainer(net, data, tcfg, run_dir, device, dist, callbacks)
         if resume:
             trainer.resume()  # read and checked, in memory: nothing on disk has changed yet
@@ -299,9 +310,9 @@ def load(run_dir: str | Path, device: str = "auto", ema: bool = True) -> Run:
     if not (path / "config.json").is_file():
         raise GennetError(f"{path} is not a gennet run directory (no config.json)")
     saved = read_run_config(path)
-    tcfg, _ = saved_configs(saved)
+    tcfg, mcfg = saved_configs(saved)
     try:
-        model = build_model(tcfg.model, saved.spec, saved.model)
+        model = _build(tcfg.model, mcfg, saved.spec)
     except GennetError as e:
         raise bad_file(saved.path, f"describes a model that cannot be built: {e}") from None
     if ema and (path / "ema.safetensors").is_file():

@@ -20,7 +20,7 @@ import io
 import json
 import pickle
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,11 @@ class SavedConfig:
     """A run's config.json, validated: the train and model sections, the data spec, the classes."""
 
     path: Path
-    train: dict[str, Any]  # TrainConfig fields (without model_args)
+    train: dict[str, Any]  # TrainConfig fields (without model_args), as written
     model: dict[str, Any]
     spec: DataSpec
     classes: list[str] | None
+    config: TrainConfig  # `train` built and checked, with `model` as its model_args
 
 
 def read_run_config(run_dir: str | Path) -> SavedConfig:
@@ -90,15 +91,16 @@ def read_run_config(run_dir: str | Path) -> SavedConfig:
             problem = "lacks" if key not in data else "has a malformed"
             raise bad_file(path, f"{problem} {key!r} section (not a config gennet wrote, or damaged)")
     train = {k: v for k, v in data["train"].items() if k != "model_args"}
+    model = dict(data["model"])
     try:
-        apply_overrides(TrainConfig(), train, what="train")
+        config = replace(apply_overrides(TrainConfig(), train, what="train"), model_args=model)
         spec = _spec(data["data_spec"])
     except GennetError as e:
         raise bad_file(path, f"is not a valid run config: {e}") from None
     classes = data.get("classes")
     if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
         raise bad_file(path, f"has malformed 'classes' (want a list of names, got {classes!r})")
-    return SavedConfig(path, train, dict(data["model"]), spec, classes)
+    return SavedConfig(path, train, model, spec, classes, config)
 
 
 def _spec(d: dict) -> DataSpec:
