@@ -187,6 +187,48 @@ def test_train_cyclegan_on_photo_folders_and_override(tmp_path, capsys):
     assert "resized and cropped to 16x16" in err
 
 
+LAYOUTS = {
+    "flat": ({"": 12}, "ae"),
+    "train-test": ({"train/cats": 5, "train/dogs": 5, "test/cats": 2, "test/dogs": 2}, "ae"),
+    "unpaired": ({"trainA": 6, "trainB": 6, "testA": 2, "testB": 2}, "cyclegan"),
+}
+
+
+@pytest.mark.parametrize("cache", ["auto", "disk"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_training_lists_a_folder_once_and_reads_each_header_once(tmp_path, monkeypatch, layout, cache):
+    """The size choice, the cache estimate and the loader (its grey-or-colour choice included)
+    share one listing: each folder is walked once, and each picture opened at most twice (its
+    header, then its decoding; a held-out picture only for its header)."""
+    import gennet
+
+    parts, model = LAYOUTS[layout]
+    root = tmp_path / "photos"
+    for i, (part, n) in enumerate(parts.items()):
+        _fill(root / part, n, seed=i, extras=i == 0)
+    walked, opened = [], []
+    rglob, open_image = Path.rglob, Image.open
+
+    def counting_rglob(self, pattern, *args, **kw):
+        walked.append(self.relative_to(root).as_posix())
+        return rglob(self, pattern, *args, **kw)
+
+    def counting_open(fp, *args, **kw):
+        if isinstance(fp, Path) and fp.is_relative_to(root):  # not the run's own sample grids
+            opened.append(fp.relative_to(root).as_posix())
+        return open_image(fp, *args, **kw)
+
+    monkeypatch.setattr(Path, "rglob", counting_rglob)
+    monkeypatch.setattr(Image, "open", counting_open)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the corrupt file's warning
+        gennet.train(model, tmp_path / "run", data=str(root), steps=1, batch_size=2, quiet=True,
+                     data_cache=cache, sample_every=100, **TINY[model])  # fmt: skip
+    tops = sorted({p.split("/")[0] for p in parts}) if layout != "flat" else ["."]
+    assert sorted(walked) == tops
+    assert opened and max(opened.count(f) for f in opened) <= 2
+
+
 def test_cyclegan_random_crop_keeps_the_size():
     from gennet.data import DataSpec
     from gennet.models.cyclegan import CycleGAN

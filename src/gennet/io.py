@@ -12,7 +12,8 @@ import numpy as np
 
 from .arrays import as_uint8_images, read_npz
 from .data import DataSpec
-from .data.folder import IMAGE_SUFFIXES, build_image_data, list_images
+from .data.folder import build_image_data
+from .data.listing import IMAGE_SUFFIXES, list_images
 from .errors import DataError, GennetError
 from .viz import save_grid, save_image_npz, save_rows
 

@@ -24,7 +24,16 @@ from . import __version__
 from .arrays import check_pixels
 from .atomic import remove_stale_temps
 from .config import TrainConfig, apply_overrides, read_config_file, split_overrides, write_json
-from .data import CacheRequest, DataSpec, ImageData, UnpairedData, load_dataset, use_disk_cache
+from .data import (
+    CacheRequest,
+    DataSpec,
+    ImageData,
+    Listing,
+    UnpairedData,
+    folder_listing,
+    load_dataset,
+    use_disk_cache,
+)
 from .errors import ConfigError, GennetError
 from .models.base import GenerativeModel
 from .registry import model_entry
@@ -120,18 +129,26 @@ def saved_configs(saved: SavedConfig) -> tuple[TrainConfig, Any]:
     return saved.config, mcfg
 
 
-def disk_cache_choice(tcfg: TrainConfig) -> tuple[bool, str | None]:
-    """Whether the run's data is read through its disk cache (`data_cache`), and a sentence why."""
-    return use_disk_cache(tcfg.data_cache, tcfg.data, tcfg.image_size, tcfg.channels, tcfg.data_cache_memory)
+def disk_cache_choice(tcfg: TrainConfig, listing: Listing | None = None) -> tuple[bool, str | None]:
+    """Whether the run's data is read through its disk cache (`data_cache`), and a sentence why.
+    `listing`: the data folder's (`folder_listing`) when the caller has one."""
+    share = tcfg.data_cache_memory
+    return use_disk_cache(tcfg.data_cache, tcfg.data, tcfg.image_size, tcfg.channels, share, listing)
 
 
 def load_split(
-    tcfg: TrainConfig, split: str, *, disk: bool | None = None, build: bool = True
+    tcfg: TrainConfig,
+    split: str,
+    *,
+    disk: bool | None = None,
+    build: bool = True,
+    listing: Listing | None = None,
 ) -> ImageData | UnpairedData:
     """One split of the run's data; through the disk cache when `disk` (None: as `data_cache`
-    decides), which this process builds if missing when `build` (else waits for another to)."""
+    decides), which this process builds if missing when `build` (else waits for another to).
+    `listing`: the data folder's (`folder_listing`) when the caller has one (else it is listed here)."""
     if disk is None:
-        disk = disk_cache_choice(tcfg)[0]
+        disk = disk_cache_choice(tcfg, listing)[0]
     return load_dataset(
         tcfg.data,
         split=split,
@@ -142,18 +159,21 @@ def load_split(
         test_fraction=tcfg.test_fraction,
         seed=0,
         cache=CacheRequest(build=build) if disk else None,
+        listing=listing,
     )
 
 
-def _load_train_data(tcfg: TrainConfig, dist: D.DistInfo, device: torch.device, say: bool):
+def _load_train_data(
+    tcfg: TrainConfig, dist: D.DistInfo, device: torch.device, say: bool, listing: Listing | None
+):
     """The training split, in memory or through the disk cache (`data_cache`). Under torchrun every
     process takes the same path (one process's choice of the disk is every one's: the memory each
     sees differs); process 0 builds a missing cache and the others wait until it is complete."""
-    disk, why = disk_cache_choice(tcfg)
+    disk, why = disk_cache_choice(tcfg, listing)
     if say and why:
         print(f"gennet: {why}", file=sys.stderr)
     disk = D.broadcast_flag(dist, disk, device)
-    return load_split(tcfg, "train", disk=disk, build=dist.is_main)
+    return load_split(tcfg, "train", disk=disk, build=dist.is_main, listing=listing)
 
 
 # what a run directory holds, for the clean-up of the temporary files a kill left
@@ -204,9 +224,10 @@ def train(
     say = dist.is_main and not tcfg.quiet
     tcfg = _resolve_precision(tcfg, device, say)  # config.json records the precision used
     try:
+        listing = folder_listing(tcfg.data)  # an image folder, listed once: size, cache, loader
         if not resume:
-            tcfg = _choose_size(tcfg, mcfg, say)
-        data = _load_train_data(tcfg, dist, device, say)
+            tcfg = _choose_size(tcfg, mcfg, say, listing)
+        data = _load_train_data(tcfg, dist, device, say, listing)
         _report_loading(data, say)
         if not resume:
             tcfg = _fit_batch(tcfg, data, dist.world_size, say)
@@ -241,9 +262,9 @@ def _resolve_precision(tcfg: TrainConfig, device: torch.device, say: bool) -> Tr
     return dataclasses.replace(tcfg, precision=chosen)
 
 
-def _choose_size(tcfg: TrainConfig, mcfg, say: bool) -> TrainConfig:
+def _choose_size(tcfg: TrainConfig, mcfg, say: bool, listing: Listing | None) -> TrainConfig:
     """tcfg with the image size `sizing` chooses for a folder of pictures (said on stderr)."""
-    choice = choose_image_size(tcfg, mcfg)
+    choice = choose_image_size(tcfg, mcfg, listing)
     if choice is None:
         return tcfg
     if say:

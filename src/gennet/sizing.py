@@ -25,7 +25,7 @@ import statistics
 from dataclasses import dataclass
 
 from .config import TrainConfig
-from .data import folder_picture_sizes
+from .data import Listing, folder_listing
 from .registry import model_entry
 
 
@@ -37,12 +37,14 @@ class SizeChoice:
     message: str
 
 
-def choose_image_size(tcfg: TrainConfig, model_cfg) -> SizeChoice | None:
+def choose_image_size(tcfg: TrainConfig, model_cfg, listing: Listing | None = None) -> SizeChoice | None:
     """The image size for training `tcfg.model` on the folder `tcfg.data`; None when there is
-    nothing to choose (an explicit image_size, a registered dataset, no readable picture)."""
+    nothing to choose (an explicit image_size, a registered dataset, no readable picture).
+    `listing`: the folder's (`data.folder_listing`) when the caller has one; its headers are read here."""
     if tcfg.image_size is not None:
         return None
-    sizes = folder_picture_sizes(tcfg.data)
+    listing = listing if listing is not None else folder_listing(tcfg.data)
+    sizes = listing.sizes() if listing is not None else None
     if not sizes:
         return None
     entry = model_entry(tcfg.model)

@@ -3,8 +3,8 @@
 The pictures are decoded into memory, or (given a `cache.CacheRequest`) into a memory-mapped cache
 on disk that later runs reuse (`cache`): the same pixels either way.
 
-Layer: a loader; imports only `decode`, `cache`, `types` and `errors`. `build_image_data` and
-`is_gray_file` are public for the other folder loaders (unpaired A/B folders, translation inputs).
+Layer: a loader; imports only `decode`, `listing`, `cache`, `types` and `errors`. `build_image_data`
+is public for the other folder loaders (unpaired A/B folders, translation inputs).
 """
 
 from __future__ import annotations
@@ -23,32 +23,15 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .cache import CacheRequest, Decoder, Source, cached_image_data
-from .decode import DECODER_VERSION, GRAY_MODES, header, read_image
+from .decode import DECODER_VERSION, read_image
+from .listing import BAR_FROM, Listing, list_images
 from .types import ImageData, LoadReport, split_indices
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-BAR_FROM = 200  # a folder of at least this many files shows a progress bar (on a terminal)
 
-
-def list_images(root: Path) -> list[Path]:
-    """Every .png/.jpg/.jpeg under `root` (any case, recursive, hidden entries skipped), sorted."""
-    found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if (
-            path.suffix.lower() in IMAGE_SUFFIXES
-            and not any(p.startswith(".") for p in rel.parts)
-            and path.is_file()
-        ):
-            found.append(rel)
-    return [root / rel for rel in sorted(found, key=lambda r: r.as_posix())]
-
-
-def _scan(root: Path) -> tuple[list[Path], list[str] | None]:
-    """Image files and the class names (sorted top-level subfolders holding images, if at least 2)."""
-    files = list_images(root)
+def _classes(root: Path, files: list[Path]) -> list[str] | None:
+    """The class names: the sorted top-level subfolders of `root` holding `files`, if at least 2."""
     tops = sorted({f.relative_to(root).parts[0] for f in files if len(f.relative_to(root).parts) > 1})
-    return files, (tops if len(tops) >= 2 else None)
+    return tops if len(tops) >= 2 else None
 
 
 def _labels_for(
@@ -67,12 +50,6 @@ def _labels_for(
         kept.append(f)
         labels.append(index[parts[0]])
     return kept, labels
-
-
-def is_gray_file(path: Path) -> bool | None:
-    """True/False from the file header alone; None if Pillow cannot identify it."""
-    found = header(path)
-    return None if found is None else found[0] in GRAY_MODES
 
 
 def _min_side(size: int | None, skip_small: bool) -> int:
@@ -172,7 +149,8 @@ def load_image_folder(
     it would enlarge more than twice are skipped (counted in the result's `report`).
     """
     root = _check_root(root)
-    files, classes = _scan(root)
+    files = list_images(root)
+    classes = _classes(root, files)
     files, labels = _labels_for(root, files, classes)
     return build_image_data(
         root, files, labels, classes, image_size=image_size, channels=channels, strict=strict, skip_small=True
@@ -192,35 +170,26 @@ def build_image_data(
     folder: Path | None = None,
     skip_small: bool = False,
     cache: CacheRequest | None = None,
+    listing: Listing | None = None,
 ) -> ImageData:
     """Decode `files`; with channels None, 1 if they (and the other split's `others`) are all grayscale.
     `skip_small`: leave out pictures that `image_size` would enlarge more than twice. The result's
     `report` says what was kept, resized and skipped. With `cache`, the pictures are decoded into
-    (or read back from) a memory-mapped cache on disk (`cache.py`) instead of memory."""
+    (or read back from) a memory-mapped cache on disk (`cache.py`) instead of memory. `listing`: the
+    folder's, whose headers (read once) say what is grey."""
     if not files:
         raise DataError(f"no images (.png, .jpg, .jpeg) found in {folder or root}")
     where = folder or root
+    headers = listing if listing is not None else Listing(root, {})
     if cache is not None:
         src = Source(root, where, files, labels, classes)
-        return _cached(src, image_size, channels, strict, others, skip_small, cache)
+        return _cached(src, image_size, channels, strict, others, skip_small, cache, headers)
     decoded, report = _decode(files, image_size=image_size, strict=strict, root=where, skip_small=skip_small)
     if channels is None:
-        gray = all(img.mode == "L" for _, img in decoded) and all(
-            is_gray_file(f) is not False for f in others
-        )
+        gray = all(img.mode == "L" for _, img in decoded) and headers.all_gray(others)
         channels = 1 if gray else 3
     label_t = None if labels is None else torch.tensor([labels[i] for i, _ in decoded], dtype=torch.int64)
     return ImageData(_stack(decoded, channels), label_t, root.name, classes, report=report)
-
-
-def _all_gray(files: Sequence[Path], min_side: int) -> bool:
-    """Whether every readable picture at least `min_side` on its shorter side is grey, from the
-    headers alone (what decoding them would find: decoding keeps a file's mode)."""
-    for f in files:
-        found = header(f)
-        if found is not None and min(found[1]) >= min_side and found[0] not in GRAY_MODES:
-            return False
-    return True
 
 
 def _cached(
@@ -231,6 +200,7 @@ def _cached(
     others: Sequence[Path],
     skip_small: bool,
     request: CacheRequest,
+    headers: Listing,
 ) -> ImageData:
     """`build_image_data` through the disk cache: the same decoding, picture by picture."""
 
@@ -242,7 +212,7 @@ def _cached(
         if channels is not None:
             return channels
         min_side = _min_side(image_size, skip_small)
-        gray = _all_gray(src.files, min_side) and all(is_gray_file(f) is not False for f in others)
+        gray = headers.all_gray(src.files, min_side) and headers.all_gray(others)
         return 1 if gray else 3
 
     settings = {
@@ -264,6 +234,12 @@ def has_train_test_layout(root: Path) -> bool:
     return subdirs == {"train", "test"}
 
 
+def split_listing(root: Path) -> Listing:
+    """The folder as `load_folder_split` reads it, listed once: its parts `train` and `test` when it
+    has exactly those subfolders, else the one part "" (the whole folder)."""
+    return Listing.of(root, ("train", "test") if has_train_test_layout(root) else ("",))
+
+
 def load_folder_split(
     root: str | os.PathLike,
     split: str,
@@ -274,14 +250,17 @@ def load_folder_split(
     test_fraction: float = 0.1,
     seed: int = 0,
     cache: CacheRequest | None = None,
+    listing: Listing | None = None,
 ) -> ImageData:
     """One split of an image folder: its `train/` or `test/` subfolder if it has exactly those two,
     else a deterministic `split_indices` split of all its files. Images uint8 (N, C, H, W); with
-    `cache`, read through the folder's disk cache (`cache.py`)."""
+    `cache`, read through the folder's disk cache (`cache.py`). `listing`: the folder's
+    `split_listing` when the caller has one (else it is listed here)."""
     root = _check_root(root)
+    listing = listing if listing is not None else split_listing(root)
     cache = None if cache is None else replace(cache, tag=split)
-    if has_train_test_layout(root):
-        scans = {s: _scan(root / s) for s in ("train", "test")}
+    if "" not in listing.parts:  # the train/test layout
+        scans = {s: (listing.parts[s], _classes(root / s, listing.parts[s])) for s in ("train", "test")}
         labelled = all(c is not None for _, c in scans.values())
         classes = sorted(set(scans["train"][1]) | set(scans["test"][1])) if labelled else None
         files, labels = _labels_for(root / split, scans[split][0], classes)
@@ -298,9 +277,10 @@ def load_folder_split(
             folder=root / split,
             skip_small=True,
             cache=cache,
+            listing=listing,
         )
-    files, classes = _scan(root)
-    files, labels = _labels_for(root, files, classes)
+    classes = _classes(root, listing.parts[""])
+    files, labels = _labels_for(root, listing.parts[""], classes)
     if not files:
         raise DataError(f"no images (.png, .jpg, .jpeg) found in {root}")
     train, test = split_indices(len(files), test_fraction, seed)
@@ -317,4 +297,5 @@ def load_folder_split(
         others=[files[i] for i in other],
         skip_small=True,
         cache=cache,
+        listing=listing,
     )

@@ -11,8 +11,8 @@
   16x16, for tests). The digit pairs take A and B from disjoint halves of the split, so no image
   of A has its counterpart in B: they are truly unpaired. Each registers its name.
 
-Layer: a loader; imports only `types`, `registry`, `cache`, the other loaders (`mnist`, `synthetic`,
-`folder`) and `errors`.
+Layer: a loader; imports only `types`, `registry`, `cache`, `listing`, the other loaders (`mnist`,
+`synthetic`, `folder`) and `errors`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from scipy import ndimage
 
 from ..errors import DataError
 from .cache import CacheRequest
-from .folder import build_image_data, is_gray_file, list_images
+from .folder import build_image_data
+from .listing import Listing
 from .mnist import load_fashion_mnist, load_mnist
 from .registry import register_dataset
 from .synthetic import make_rgb
@@ -159,31 +160,36 @@ def is_unpaired_folder(root: Path) -> bool:
     return any((root / d).is_dir() for d in DOMAIN_DIRS)
 
 
-def _domain_files(root: Path, split: str, test_fraction: float, seed: int) -> dict[str, list[Path]]:
+def domain_listing(root: Path) -> Listing:
+    """The domain folders (trainA, trainB, testA, testB: those present) of `root`, listed once."""
+    return Listing.of(root, [d for d in DOMAIN_DIRS if (root / d).is_dir()])
+
+
+def _domain_dir(listing: Listing, split: str, dom: str) -> str:
+    """The folder domain `dom` of `split` is read from: testX for the test split when present, else trainX."""
+    return f"test{dom}" if split == "test" and f"test{dom}" in listing.parts else f"train{dom}"
+
+
+def _domain_files(listing: Listing, split: str, test_fraction: float, seed: int) -> dict[str, list[Path]]:
     """{'A': files, 'B': files} of one split; testA/testB, or a held-out share of trainA/trainB."""
+    root = listing.root
     for d in ("trainA", "trainB"):
-        if not (root / d).is_dir():
-            present = ", ".join(x for x in DOMAIN_DIRS if (root / x).is_dir()) or "none"
+        if d not in listing.parts:
+            present = ", ".join(listing.parts) or "none"
             raise DataError(
                 f"unpaired folder {root} has no {d}/ subfolder (found: {present}); the CycleGAN layout is "
                 f"{root}/trainA, {root}/trainB (and optionally testA, testB)"
             )
     out = {}
     for dom in ("A", "B"):
-        test_dir = root / f"test{dom}"
-        if split == "test" and test_dir.is_dir():
-            out[dom] = list_images(test_dir)
-            continue
-        files = list_images(root / f"train{dom}")
-        if not test_dir.is_dir() and len(files) >= 2:  # no testX/: hold out a share of trainX/
+        files = listing.parts[_domain_dir(listing, split, dom)]
+        if f"test{dom}" not in listing.parts and len(files) >= 2:  # no testX/: hold out a share of trainX/
             train, test = split_indices(len(files), test_fraction, seed)
             files = [files[i] for i in (train if split == "train" else test)]
         out[dom] = files
     for dom, files in out.items():
         if not files:
-            where = root / (
-                f"test{dom}" if split == "test" and (root / f"test{dom}").is_dir() else f"train{dom}"
-            )
+            where = root / _domain_dir(listing, split, dom)
             raise DataError(f"no images (.png, .jpg, .jpeg) found in {where}")
     return out
 
@@ -198,22 +204,21 @@ def load_unpaired_folder(
     test_fraction: float = 0.1,
     seed: int = 0,
     cache: CacheRequest | None = None,
+    listing: Listing | None = None,
 ) -> UnpairedData:
     """DIR/trainA + DIR/trainB (split "train") or DIR/testA + DIR/testB ("test") as domains A and B.
     channels None: 1 if every image of both domains is grayscale, else 3 (the same for both, so
     that one network reads both). Unreadable files are skipped with a warning
     (an error when `strict`). Without image_size every image must share one size. With `cache`,
-    each domain is read through its own disk cache (`cache.py`)."""
+    each domain is read through its own disk cache (`cache.py`). `listing`: the folder's
+    `domain_listing` when the caller has one (else it is listed here)."""
     root = Path(root).expanduser()
-    files = _domain_files(root, split, test_fraction, seed)
+    listing = listing if listing is not None else domain_listing(root)
+    files = _domain_files(listing, split, test_fraction, seed)
     if channels is None:
-        every = [f for d in DOMAIN_DIRS if (root / d).is_dir() for f in list_images(root / d)]
-        channels = 1 if all(is_gray_file(f) is not False for f in every) else 3
+        channels = 1 if listing.all_gray(listing.files) else 3
     doms = {}
     for dom, fs in files.items():
-        folder = root / (
-            f"test{dom}" if split == "test" and (root / f"test{dom}").is_dir() else f"train{dom}"
-        )
         doms[dom] = build_image_data(
             root,
             fs,
@@ -222,7 +227,7 @@ def load_unpaired_folder(
             image_size=image_size,
             channels=channels,
             strict=strict,
-            folder=folder,
+            folder=root / _domain_dir(listing, split, dom),
             skip_small=True,
             cache=None if cache is None else replace(cache, tag=f"{split}{dom}"),
         )

@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..atomic import write_with
 from ..data import ImageData, UnpairedData
-from ..data.folder import list_images
+from ..data.listing import list_images
 from ..errors import ConfigError, GennetError
 from ..io import read_images
 from ..runs import Run, as_run, float_images, load_split
