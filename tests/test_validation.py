@@ -24,8 +24,7 @@ from gennet.config import TrainConfig
 from gennet.data import DataSpec
 from gennet.errors import ConfigError
 from gennet.registry import model_entry, model_names
-from gennet.train.trainer import _advice
-from gennet.validation import Range, check_count, missing_ranges, numeric_fields
+from gennet.validation import Range, check_count, divergence_advice, missing_ranges, numeric_fields
 from tests.conftest import tiny_mlp_run
 
 SRC = Path(gennet.__file__).parent
@@ -224,7 +223,7 @@ def test_hints_name_options_and_keys_that_exist():
 @pytest.mark.parametrize("model", ["gan", "aae", "vae", "cyclegan", "stylegan"])
 def test_divergence_advice_names_the_models_learning_rates(model):
     cfg = model_entry(model)["cls"].Config()
-    advice = _advice(cfg, "fp32")
+    advice = divergence_advice(cfg, "fp32")
     keys = re.findall(r"--set (\w+)=", advice)
     assert keys and all(k in {f.name for f in dataclasses.fields(cfg)} for k in keys)
     assert ("lr_g" in keys) == (model in ("gan", "stylegan"))

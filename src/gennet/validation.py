@@ -8,7 +8,8 @@ called by the verbs themselves, so the CLI and the Python API give the same mess
 
     latent_dim: int = 20            ranges = {"latent_dim": AT_LEAST_1, "lr": LEARNING_RATE}
 
-Layer: a leaf (imports `errors` only); `config`, `registry`, the verbs and the CLI use it.
+Layer: a leaf (imports `errors` only); `config`, `registry`, the trainer (its advice after a diverged
+run, `divergence_advice`), the verbs and the CLI use it.
 """
 
 from __future__ import annotations
@@ -125,6 +126,15 @@ def check_settings(obj, what: str) -> None:
 def learning_rate_keys(cls) -> list[str]:
     """The fields of config class `cls` that are learning rates (as its `ranges` table marks them)."""
     return [k for k, rng in getattr(cls, "ranges", {}).items() if rng.learning_rate]
+
+
+def divergence_advice(model_cfg, precision: str) -> str:
+    """What to try after a diverged run, naming this model's own learning-rate keys."""
+    keys = learning_rate_keys(type(model_cfg))
+    tips = [f"a lower learning rate ({' '.join(f'--set {k}=...' for k in keys)})"] if keys else []
+    if precision != "fp32":
+        tips.append("fp32 precision (--set precision=fp32)")
+    return f"Try {' or '.join(tips)}." if tips else "Try a lower learning rate."
 
 
 def check_count(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:

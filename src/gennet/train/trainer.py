@@ -27,7 +27,7 @@ from ..config import TrainConfig
 from ..data import ImageData, UnpairedData
 from ..errors import CallbackError, GennetError, TrainingDiverged, TrainingInterrupted
 from ..models.base import GenerativeModel, Phase, Stage, StepContext
-from ..validation import check_settings, learning_rate_keys
+from ..validation import check_settings, divergence_advice
 from ..viz import save_grid, save_rows
 from . import distributed as D
 from .callbacks import CallbackList, TrainInfo
@@ -267,7 +267,7 @@ class Trainer:
         )
         raise TrainingDiverged(
             f"loss of phase {phase!r} is not finite at step {self.step} ({values}); training stopped and "
-            f"{kept}. {_advice(self.model.cfg, self.precision)}"
+            f"{kept}. {divergence_advice(self.model.cfg, self.precision)}"
         )
 
     def fit(self, resume: bool = False) -> dict:
@@ -386,12 +386,3 @@ class Trainer:
         else:
             save_rows([r.float().cpu() for r in rows], path)
         self.callbacks.image(self.step, "samples", path)
-
-
-def _advice(model_cfg, precision: str) -> str:
-    """What to try after a diverged run, naming this model's own learning-rate keys."""
-    keys = learning_rate_keys(type(model_cfg))
-    tips = [f"a lower learning rate ({' '.join(f'--set {k}=...' for k in keys)})"] if keys else []
-    if precision != "fp32":
-        tips.append("fp32 precision (--set precision=fp32)")
-    return f"Try {' or '.join(tips)}." if tips else "Try a lower learning rate."
