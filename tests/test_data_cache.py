@@ -167,6 +167,25 @@ def test_disk_loader_gives_the_in_memory_batches_and_resumes_exactly(tmp_path, r
     b.close()
 
 
+def test_fit_stops_the_disk_loaders_thread(tmp_path):
+    """`Trainer.fit` closes its loader: the thread that gathers batches ahead ends with the run."""
+    from gennet.api import build_model
+    from gennet.train import Trainer
+
+    data = _load(_folder(tmp_path / "f"))
+    before = set(threading.enumerate())
+    cfg = TrainConfig(model="ae", steps=3, batch_size=8, quiet=True, sample_every=100)
+    trainer = Trainer(
+        build_model("ae", data.spec, {"hidden": (16,), "latent_dim": 2}), data, cfg, tmp_path / "r", CPU
+    )
+    trainer.fit()
+    assert isinstance(trainer.loader, DiskLoader)
+    started = [
+        t for t in threading.enumerate() if t not in before and t.name.startswith("gennet-disk-loader")
+    ]
+    assert started == []
+
+
 def test_unpaired_domains_are_cached_and_batched_alike(tmp_path):
     root = tmp_path / "u"
     for dom, n in (("trainA", 12), ("trainB", 9)):

@@ -1,6 +1,9 @@
 """The generic trainer: the phase contract, exact resume, the NaN guard, checkpoints."""
 
+import contextlib
 import json
+import os
+import signal
 from dataclasses import replace
 
 import pytest
@@ -10,10 +13,12 @@ from torch import nn
 from gennet import api
 from gennet.config import TrainConfig
 from gennet.data import load_dataset
-from gennet.errors import GennetError, TrainingDiverged
+from gennet.errors import CallbackError, GennetError, TrainingDiverged, TrainingInterrupted
 from gennet.models.base import GenerativeModel, OptimSpec, Phase
 from gennet.train import Trainer
+from gennet.train.callbacks import Callback
 from gennet.train.checkpoint import load_checkpoint
+from gennet.train.loader import CounterLoader
 from tests.conftest import tiny_overrides
 
 DATA = load_dataset("synthetic-shapes", split="train")
@@ -98,6 +103,41 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert state["step"] == 4
     assert all(torch.isfinite(v).all() for v in state["model"].values())
     assert all(torch.isfinite(p).all() for p in model.parameters())  # the bad update never happened
+
+
+class _Signals(Callback):
+    """Sends this process SIGINT at the first log row, as a Ctrl-C would (once: a second one is
+    Ctrl-C's default, KeyboardInterrupt)."""
+
+    def on_log(self, step, row):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+class _FailsToStart(Callback):
+    def on_train_start(self, info):
+        raise RuntimeError("no tracker today")
+
+
+ENDINGS = {
+    "finished": (lambda: TwoPhase(DATA.spec), (), None),
+    "diverged": (lambda: TwoPhase(DATA.spec, nan_at=2), (), TrainingDiverged),
+    "interrupted": (lambda: TwoPhase(DATA.spec), (_Signals(),), TrainingInterrupted),
+    "not started": (lambda: TwoPhase(DATA.spec), (_FailsToStart(),), CallbackError),
+}
+
+
+@pytest.mark.filterwarnings("ignore:callback '_FailsToStart' raised")
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_fit_closes_the_loader_however_the_run_ends(tmp_path, monkeypatch, ending):
+    make, callbacks, error = ENDINGS[ending]
+    closed = []
+    close = CounterLoader.close
+    monkeypatch.setattr(CounterLoader, "close", lambda self: closed.append(self) or close(self))
+    tr = Trainer(make(), DATA, _cfg(), tmp_path, CPU, callbacks=callbacks)
+    with pytest.raises(error) if error else contextlib.nullcontext():
+        tr.fit()
+    assert closed == [tr.loader]
 
 
 def _train_rows(out, **kw):

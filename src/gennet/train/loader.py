@@ -134,6 +134,12 @@ class CounterLoader:
     def load_state_dict(self, state: dict) -> None:
         self.counter = int(state["counter"])
 
+    def close(self) -> None:
+        """Release what fetching holds (a `DiskLoader`'s thread), the companions' too. The trainer
+        calls it when `fit` ends, however it ends."""
+        for other in self.companions.values():
+            other.close()
+
 
 class InMemoryLoader(CounterLoader):
     """The whole uint8 set on the device; a batch is one index op."""
@@ -190,5 +196,8 @@ class DiskLoader(CounterLoader):
         return x, y
 
     def close(self) -> None:
-        """Stop the background thread (after the batch it may be gathering)."""
+        """Stop the background thread (after the batch it may be gathering) and drop the batch
+        gathered ahead."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._ahead = None
+        super().close()

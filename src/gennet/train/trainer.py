@@ -273,7 +273,14 @@ class Trainer:
     def fit(self, resume: bool = False) -> dict:
         """Train to `cfg.steps` (from the checkpoint if `resume`). SIGINT/SIGTERM, `max_seconds` or a
         failing callback end the run at the end of the current step, as if it were the last (logged,
-        checkpointed, final weights written); then TrainingInterrupted or CallbackError says why."""
+        checkpointed, final weights written); then TrainingInterrupted or CallbackError says why.
+        However the run ends, the loader is closed (a `DiskLoader`'s thread stopped)."""
+        try:
+            return self._fit(resume)
+        finally:
+            self.loader.close()
+
+    def _fit(self, resume: bool) -> dict:
         if resume and not self.resumed:
             self.resume()
         if self.dist.is_main:
