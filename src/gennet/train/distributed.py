@@ -1,12 +1,14 @@
 """Multi-process data parallel through torchrun + DistributedDataParallel (PyTorch's own engine).
 
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; we join the process group (nccl on CUDA, gloo
-otherwise) and wrap the model once. Each process takes its slice of every global batch.
+otherwise) and wrap the model once. Each process takes its slice of every global batch; a flag that
+one process raises becomes every one's (`broadcast_flag`, `StopVote`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +16,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import ConfigError
+
+VOTE_EVERY_S = 1.0  # under torchrun, the processes agree whether to stop about this often
+MAX_VOTE_GAP = 1000  # steps between two votes at most
 
 
 @dataclass(frozen=True)
@@ -94,3 +99,44 @@ def broadcast_flag(info: DistInfo, flag: bool, device: torch.device) -> bool:
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
+
+
+class StopVote:
+    """Whether to stop after a step: a signal, the time limit or a failed callback on any process
+    stops every process, at the same step.
+
+    A single process decides at every step, alone: `vote(step, asks)` is `asks`. Under torchrun the
+    processes must agree, with a collective that each enters at the same steps, so they vote with
+    one all-reduce: not after every step (a collective and a wait for the device each) but about
+    every `VOTE_EVERY_S` seconds. In the same all-reduce process 0 proposes how many steps until the
+    next vote (its step rate since the last one), so every process knows when the next vote is. A
+    wish to stop is kept until the vote (a signal, the time limit and a failed callback all last),
+    and is acted on within about a second and a step: well inside the grace period after a SIGTERM
+    (torchrun's: 30 s before SIGKILL)."""
+
+    def __init__(self, info: DistInfo, device: torch.device, every_s: float | None = None):
+        self.info, self.device = info, device
+        self.every_s = VOTE_EVERY_S if every_s is None else every_s
+        self.next_vote = 0  # the step after which the processes vote next
+        self._last: tuple[int, float] | None = None  # (step, time) of the last vote
+
+    def __call__(self, step: int, asks: bool) -> bool:
+        """Whether every process stops after `step` (steps done); `asks`: this process's wish."""
+        if not self.info.enabled:
+            return asks
+        if step < self.next_vote:
+            return False
+        now = time.perf_counter()
+        gap = self._gap(step, now) if self.info.is_main else 0
+        t = torch.tensor([1.0 if asks else 0.0, float(gap)], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)  # any wish; process 0's gap (the others give 0)
+        stop, gap = t.tolist()
+        self.next_vote, self._last = step + max(1, int(gap)), (step, now)
+        return stop > 0
+
+    def _gap(self, step: int, now: float) -> int:
+        """Process 0's proposal: the steps in `every_s` seconds at the rate since the last vote."""
+        if self._last is None:
+            return 1
+        rate = (step - self._last[0]) / max(now - self._last[1], 1e-9)
+        return max(1, min(MAX_VOTE_GAP, int(self.every_s * rate)))

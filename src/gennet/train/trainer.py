@@ -324,14 +324,14 @@ class Trainer:
         counts: dict = defaultdict(int)
         t_last, step_last, t0, start = time.perf_counter(), self.step, time.perf_counter(), self.step
         last_row: dict = {}
-        end, status = cfg.steps, "finished"
+        end, status, vote = cfg.steps, "finished", D.StopVote(self.dist, self.device)
         try:
             while self.step < end:
                 self._train_step(sums, counts)
                 bar.update(1)
                 late = cfg.max_seconds is not None and time.perf_counter() - t0 > cfg.max_seconds
                 asked = stop.signum is not None or self.callbacks.failed
-                if D.broadcast_flag(self.dist, late or asked, self.device):
+                if vote(self.step, late or asked):  # every process at once (under torchrun, a vote)
                     end = self.step  # out of time, asked to stop or a callback failed: the last step
                     status = "stopped" if late and not asked else "interrupted"  # (maybe another's signal)
                 if self.step % cfg.log_every == 0 or self.step == end:
