@@ -18,7 +18,7 @@ from gennet.data import DataSpec, ImageData, UnpairedData, load_dataset
 from gennet.data import mnist as mnist_module
 from gennet.errors import ConfigError, DataError, GennetError
 from gennet.models.base import Batch, StepContext
-from gennet.models.cyclegan import identity_loss
+from gennet.models.cyclegan import CycleGAN, identity_loss
 from gennet.nn.image_to_image import ImagePool, PatchDiscriminator, UnetGenerator, patch_receptive_field
 from gennet.train.loader import InMemoryLoader
 
@@ -87,6 +87,24 @@ def test_single_domain_data_is_a_clear_error():
         model.generator_loss(Batch(x=torch.rand(2, 3, 16, 16)), StepContext())
     with pytest.raises(ConfigError, match="divisible by 4"):
         api.build_model("cyclegan", dataclasses.replace(load_dataset(PAIR).spec, height=30, width=30), TINY)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"n_down": 2}, {"n_down": 3}, {"generator": "unet"}, {"generator": "unet", "unet_depth": 2}],
+    ids=["resnet-2", "resnet-3", "unet-auto", "unet-2"],
+)
+def test_takes_image_shape_is_what_the_generators_build(settings):
+    """The size choice (`takes_image_shape`) and the networks (`_generator`) agree on every shape."""
+    spec, cfg = load_dataset(PAIR).spec, api.model_config("cyclegan", {**TINY, **settings})
+    for h, w in [(16, 16), (24, 16), (12, 12), (30, 30), (8, 12), (7, 7), (32, 48), (6, 10)]:
+        try:
+            api.build_model("cyclegan", dataclasses.replace(spec, height=h, width=w), {**TINY, **settings})
+            built = True
+        except ConfigError as e:
+            assert "divisible by" in str(e)
+            built = False
+        assert CycleGAN.takes_image_shape(cfg, h, w) == built, (h, w)
 
 
 # ---- networks and the pool -----------------------------------------------------------------------

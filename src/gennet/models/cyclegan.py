@@ -124,27 +124,37 @@ class CycleGAN(GenerativeModel):
 
     @classmethod
     def takes_image_shape(cls, cfg: CycleGANConfig, height: int, width: int) -> bool:
+        return cls._why_not(cfg, height, width) is None
+
+    @staticmethod
+    def _unet_depth(cfg: CycleGANConfig, h: int, w: int) -> int:
+        """The U-Net's depth: unet_depth, else as deep as both sides halve (at most 8)."""
+        return cfg.unet_depth or min(8, _twos(h), _twos(w))
+
+    @classmethod
+    def _why_not(cls, cfg: CycleGANConfig, h: int, w: int) -> str | None:
+        """Why the generators cannot take h x w images; None when they can."""
         if cfg.generator == "unet":
-            depth = cfg.unet_depth or min(8, _twos(height), _twos(width))
-            return depth >= 1 and height % 2**depth == 0 and width % 2**depth == 0
-        return height % 2**cfg.n_down == 0 and width % 2**cfg.n_down == 0
+            depth = cls._unet_depth(cfg, h, w)
+            f = 2 ** max(depth, 1)
+            if depth >= 1 and h % f == 0 and w % f == 0:
+                return None
+            return f"a U-Net of depth {depth} needs image sides divisible by {f}; got {h}x{w}"
+        f = 2**cfg.n_down
+        if h % f == 0 and w % f == 0:
+            return None
+        return (
+            f"the ResNet generator with n_down={cfg.n_down} needs image sides divisible by {f}; got "
+            f"{h}x{w}. Pass image_size (e.g. {max(f, round(h / f) * f)}) or a smaller n_down."
+        )
 
     def _generator(self, c: int, h: int, w: int) -> nn.Module:
         cfg = self.cfg
+        problem = self._why_not(cfg, h, w)
+        if problem is not None:
+            raise ConfigError(problem)
         if cfg.generator == "unet":
-            depth = cfg.unet_depth or min(8, _twos(h), _twos(w))
-            if depth < 1 or h % 2**depth or w % 2**depth:
-                raise ConfigError(
-                    f"a U-Net of depth {depth} needs image sides divisible by {2 ** max(depth, 1)}; "
-                    f"got {h}x{w}"
-                )
-            return UnetGenerator(c, c, cfg.base_channels, depth)
-        f = 2**cfg.n_down
-        if h % f or w % f:
-            raise ConfigError(
-                f"the ResNet generator with n_down={cfg.n_down} needs image sides divisible by {f}; got "
-                f"{h}x{w}. Pass image_size (e.g. {max(f, round(h / f) * f)}) or a smaller n_down."
-            )
+            return UnetGenerator(c, c, cfg.base_channels, self._unet_depth(cfg, h, w))
         return ResnetGenerator(c, c, cfg.base_channels, cfg.n_blocks, cfg.n_down)
 
     # ---- training -----------------------------------------------------------------------------
