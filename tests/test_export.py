@@ -218,8 +218,14 @@ def test_offered_parts_and_clear_refusals(exported):
         build_part(_model("vae", {}), "critic")
     with pytest.raises(CapabilityError, match="truncation"):
         build_part(gan, truncation=0.7)
+    with pytest.raises(CapabilityError, match="truncation"):
+        build_part(gan, truncation_cutoff=1)  # a cutoff alone is truncation too
+    assert build_part(gan, truncation=1.0).settings == {}  # psi 1 is no truncation
+    style = _model("stylegan", {})
     with pytest.raises(ConfigError, match="noise"):
-        build_part(_model("stylegan", {}), noise="random")
+        build_part(style, noise="random", truncation_cutoff=999)  # the noise is checked first
+    with pytest.raises(ConfigError, match="truncation cutoff must be in 1.."):
+        build_part(style, truncation_cutoff=999)
     run = api.Run(gan, TrainConfig(), gan.spec, Path("gan"))
     with pytest.raises(ConfigError, match="unknown export format 'tflite'"):
         gennet.export(run, "g.onnx", "tflite")

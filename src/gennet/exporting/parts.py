@@ -172,13 +172,14 @@ def _decoder(model, truncation: float | None, cutoff: int | None, noise: str):
     if model.can("conditional"):
         inputs.append(_labels(model))
     out = _images(model.spec, "images")
-    if not model.can("style_mix"):
-        if truncation is not None or cutoff is not None:
-            truncation_kwargs(model, 0.5 if truncation is None else truncation, cutoff)  # says why not
-        return _decode, inputs, out, {}
-    if noise not in NOISE_MODES:
+    style = model.can("style_mix")
+    if style and noise not in NOISE_MODES:
         raise ConfigError(f"noise must be one of {', '.join(NOISE_MODES)}; got {noise!r}")
-    truncation_kwargs(model, 0.5 if truncation is None else truncation, cutoff)  # checks psi and cutoff
+    if style or truncation is not None or cutoff is not None:
+        # psi and cutoff checked; a model without truncation says why it has none
+        truncation_kwargs(model, 0.5 if truncation is None else truncation, cutoff)
+    if not style:
+        return _decode, inputs, out, {}
     if truncation is None:
         inputs.append(_psi(model, cutoff))
     stage = model.trained_stage()
