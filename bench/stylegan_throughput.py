@@ -47,12 +47,19 @@ def _batches(x: torch.Tensor, device: torch.device):
             yield b.to(device)
 
 
+def plain_networks() -> tuple[MappingNetwork, SynthesisNetwork, StyleDiscriminator]:
+    """The plain loop's networks: gennet's own StyleGAN networks at the widths of SETTINGS."""
+    return (
+        MappingNetwork(Z, W, num_layers=8, hidden=W, lr_mul=0.01),
+        SynthesisNetwork(W, SIDE, 1, **WIDTHS),
+        StyleDiscriminator(SIDE, 1, **WIDTHS),
+    )
+
+
 def plain_stylegan(x: torch.Tensor, steps: int, log_every: int, device: torch.device) -> dict:
     """x: (N, 1, 32, 32) float in [-1, 1] (padded digits)."""
     torch.manual_seed(0)
-    M = MappingNetwork(Z, W, num_layers=8, hidden=W, lr_mul=0.01).to(device)
-    S = SynthesisNetwork(W, SIDE, 1, **WIDTHS).to(device)
-    D = StyleDiscriminator(SIDE, 1, **WIDTHS).to(device)
+    M, S, D = (net.to(device) for net in plain_networks())
     g_params = [*M.parameters(), *S.parameters()]
     opt_g = torch.optim.Adam(g_params, 1e-3, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.0, 0.99))
@@ -110,9 +117,7 @@ def main() -> None:
     data = load_dataset("mnist", split="train")
     x = F.pad(data.images.float().div(255.0) * 2 - 1, (2, 2, 2, 2), value=-1.0)
     model = build_model("stylegan", data.spec, SETTINGS)
-    plain_params = n_params(MappingNetwork(Z, W, 8, W, 0.01))
-    plain_params += n_params(SynthesisNetwork(W, SIDE, 1, **WIDTHS))
-    plain_params += n_params(StyleDiscriminator(SIDE, 1, **WIDTHS))
+    plain_params = sum(n_params(net) for net in plain_networks())
     print(f"parameters gennet {n_params(model):,} / plain {plain_params:,}; {args.steps} steps a run")
     assert n_params(model) == plain_params, "parameter counts differ"
     le = max(1, args.steps // 10)
