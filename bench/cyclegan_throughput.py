@@ -36,8 +36,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import cpu_model, rate_from_marks  # noqa: E402
-from throughput import time_gennet as shared_time_gennet  # noqa: E402
+from timing import cpu_model, rate_from_marks  # noqa: E402
+from timing import time_gennet as shared_time_gennet  # noqa: E402
 
 import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402

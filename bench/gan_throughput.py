@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
+from timing import n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
