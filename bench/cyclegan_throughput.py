@@ -36,8 +36,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import cpu_model, rate_from_marks  # noqa: E402
-from throughput import time_gennet as shared_time_gennet  # noqa: E402
+from timing import Sides, cpu_model, n_params, rate_from_marks  # noqa: E402
+from timing import time_gennet as shared_time_gennet  # noqa: E402
 
 import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
@@ -46,6 +46,7 @@ from gennet.nn.image_to_image import PatchDiscriminator, ResnetGenerator  # noqa
 from gennet.nn.init import init_normal  # noqa: E402
 
 CPU = torch.device("cpu")
+BATCH, BASE, BLOCKS, STEPS = 8, 16, 3, 150  # the defaults of the command line
 
 
 class PlainPool:
@@ -75,13 +76,18 @@ def flip(x):
     return torch.where(mask, x.flip(-1), x)
 
 
-def time_plain(a, b, steps: int, log_every: int, batch: int, base: int, blocks: int) -> dict:
-    torch.manual_seed(0)
-    c = a.shape[1]
+def plain_nets(c: int, base: int, blocks: int) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module]:
+    """The four networks, N(0, 0.02): generators A->B and B->A, discriminators of A and of B."""
     G, Fn = ResnetGenerator(c, c, base, blocks), ResnetGenerator(c, c, base, blocks)
     D_X, D_Y = PatchDiscriminator(c, base, 1), PatchDiscriminator(c, base, 1)
     for net in (G, Fn, D_X, D_Y):
         init_normal(net)
+    return G, Fn, D_X, D_Y
+
+
+def time_plain(a, b, steps: int, log_every: int, batch: int, base: int, blocks: int) -> dict:
+    torch.manual_seed(0)
+    G, Fn, D_X, D_Y = plain_nets(a.shape[1], base, blocks)
     opt_g = torch.optim.Adam([*G.parameters(), *Fn.parameters()], lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam([*D_X.parameters(), *D_Y.parameters()], lr=2e-4, betas=(0.5, 0.999))
     n_decay = steps // 2
@@ -147,7 +153,8 @@ def time_gennet_total(data, steps: int, **kw) -> None:
     time_gennet(data, steps=steps, **{**kw, "log_every": max(1, steps // 2)})
 
 
-def time_gennet(data, steps: int, log_every: int, batch: int, base: int, blocks: int) -> dict:
+def time_gennet(data, steps: int, log_every: int, batch: int, base: int, blocks: int, **settings) -> dict:
+    """Precision fp32 unless `settings` names one (None: gennet's default); see timing.time_gennet."""
     return shared_time_gennet(
         "cyclegan",
         data,
@@ -159,6 +166,21 @@ def time_gennet(data, steps: int, log_every: int, batch: int, base: int, blocks:
         base_channels=base,
         n_blocks=blocks,
         load_scale=1.0,  # the plain loop flips but does not crop
+        **settings,
+    )
+
+
+def cyclegan_sides(data, batch: int = BATCH, base: int = BASE, blocks: int = BLOCKS) -> Sides:
+    """gennet's `cyclegan` and the plain loop on `data` (the mnist-thick pair), the same four networks."""
+    a, b = data.images.float().div(255), data.b.images.float().div(255)
+    kw = {"batch": batch, "base": base, "blocks": blocks}
+    net = build_model("cyclegan", data.spec, {"base_channels": base, "n_blocks": blocks})
+    return Sides(
+        gennet=lambda steps, le, **settings: time_gennet(data, steps, le, **kw, **settings),
+        plain=lambda steps, le: time_plain(a, b, steps, le, **kw),
+        params=(n_params(net), sum(n_params(m) for m in plain_nets(a.shape[1], base, blocks))),
+        batch=batch,
+        steps=STEPS,
     )
 
 
@@ -173,13 +195,56 @@ def cpu_rate(fn, steps: int) -> dict:
     return {"steps_per_s": steps / (t[1] - t[0]), "timed_steps": steps, "timed_s": t[1] - t[0]}
 
 
+def _variants(args, data, a, b, le: int) -> dict:
+    """gennet and plain runs of `args.steps` steps (or, with --cpu-time, their CPU-time rates)."""
+    kw = dict(steps=args.steps, log_every=le, batch=args.batch, base=args.base, blocks=args.blocks)
+    variants = {"gennet": lambda: time_gennet(data, **kw), "plain": lambda: time_plain(a, b, **kw)}
+    if args.cpu_time:
+        kw.pop("steps")
+        kw["log_every"] = 10**9
+        variants = {
+            "gennet": lambda: cpu_rate(lambda n: time_gennet_total(data, steps=n, **kw), args.steps),
+            "plain": lambda: cpu_rate(lambda n: time_plain_total(a, b, steps=n, **kw), args.steps),
+        }
+        print("timing: steps per CPU-second of this process (--cpu-time)")
+    else:
+        # The first run of a process pays one-off costs (allocator growth, lazy initialisation) that
+        # would land on whichever side runs first: one short untimed run of each side first.
+        wk = {**kw, "steps": 20, "log_every": 5}
+        time_gennet(data, **wk), time_plain(a, b, **wk)
+    return variants
+
+
+def _report(results: dict[str, list[dict]], args) -> None:
+    med = {k: statistics.median(x["steps_per_s"] for x in v) for k, v in results.items()}
+    paired = statistics.median(
+        g["steps_per_s"] / p["steps_per_s"] for g, p in zip(results["gennet"], results["plain"], strict=True)
+    )
+    ratio = med["gennet"] / med["plain"]
+    print(f"\nmedian steps/s: gennet {med['gennet']:.2f}, plain {med['plain']:.2f}")
+    print(
+        f"ratio gennet / plain = {ratio:.3f} (median paired ratio {paired:.3f}); target >= 1.0: "
+        f"{'met' if ratio >= 1.0 else 'NOT met'}"
+    )
+    print(f"load after {os.getloadavg()[0]:.2f} (other processes on these cores skew the figures)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        out = {
+            "args": vars(args) | {"json": str(args.json)},
+            "results": results,
+            "ratio": ratio,
+            "paired": paired,
+        }
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--base", type=int, default=16)
-    ap.add_argument("--blocks", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--base", type=int, default=BASE)
+    ap.add_argument("--blocks", type=int, default=BLOCKS)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
@@ -201,47 +266,14 @@ def main() -> None:
         f"{args.base}, n_blocks {args.blocks}, {sum(p.numel() for p in net.parameters()):,} parameters; "
         f"{args.steps} steps per run, first {le} untimed"
     )
-    kw = dict(steps=args.steps, log_every=le, batch=args.batch, base=args.base, blocks=args.blocks)
-    variants = {"gennet": lambda: time_gennet(data, **kw), "plain": lambda: time_plain(a, b, **kw)}
-    if args.cpu_time:
-        kw.pop("steps")
-        kw["log_every"] = 10**9
-        variants = {
-            "gennet": lambda: cpu_rate(lambda n: time_gennet_total(data, steps=n, **kw), args.steps),
-            "plain": lambda: cpu_rate(lambda n: time_plain_total(a, b, steps=n, **kw), args.steps),
-        }
-        print("timing: steps per CPU-second of this process (--cpu-time)")
-    # The first run of a process pays one-off costs (allocator growth, lazy initialisation) that
-    # would land on whichever side runs first: one short untimed run of each side first.
-    if not args.cpu_time:
-        wk = {**kw, "steps": 20, "log_every": 5}
-        time_gennet(data, **wk), time_plain(a, b, **wk)
+    variants = _variants(args, data, a, b, le)
     results: dict[str, list[dict]] = {k: [] for k in variants}
     for r in range(args.repeats):
         for label in list(variants) if r % 2 == 0 else list(variants)[::-1]:
             res = variants[label]()
             results[label].append(res)
             print(f"  repeat {r + 1}/{args.repeats} {label:<7} {res['steps_per_s']:.2f} steps/s", flush=True)
-    med = {k: statistics.median(x["steps_per_s"] for x in v) for k, v in results.items()}
-    paired = statistics.median(
-        g["steps_per_s"] / p["steps_per_s"] for g, p in zip(results["gennet"], results["plain"], strict=True)
-    )
-    ratio = med["gennet"] / med["plain"]
-    print(f"\nmedian steps/s: gennet {med['gennet']:.2f}, plain {med['plain']:.2f}")
-    print(
-        f"ratio gennet / plain = {ratio:.3f} (median paired ratio {paired:.3f}); target >= 1.0: "
-        f"{'met' if ratio >= 1.0 else 'NOT met'}"
-    )
-    print(f"load after {os.getloadavg()[0]:.2f} (other processes on these cores skew the figures)")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        out = {
-            "args": vars(args) | {"json": str(args.json)},
-            "results": results,
-            "ratio": ratio,
-            "paired": paired,
-        }
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    _report(results, args)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
+from timing import Sides, n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
 from gennet.api import build_model  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
@@ -37,6 +37,7 @@ BATCH, Z, W, SIDE = 64, 128, 128, 32
 WIDTHS = {"fmap_base": 512, "fmap_max": 64}
 GAMMA, MIXING, W_AVG_BETA = 0.01, 0.9, 0.995
 EMA_BETA = 0.5 ** (BATCH / 10_000)
+STEPS = 60  # default steps a run
 SETTINGS = {"latent_dim": Z, "w_dim": W, **WIDTHS, "start_resolution": SIDE, "r1_gamma": GAMMA, "r1_every": 1}
 
 
@@ -106,24 +107,40 @@ def plain_stylegan(x: torch.Tensor, steps: int, log_every: int, device: torch.de
     return {"steps_per_s": rate, "timed_steps": n, "timed_s": secs}
 
 
+def plain_params() -> int:
+    return sum(n_params(net) for net in plain_networks())
+
+
+def stylegan_sides(data, device: torch.device) -> Sides:
+    """gennet's `stylegan` at SETTINGS and the plain loop of the same networks, on `data` (MNIST)."""
+    x = F.pad(data.images.float().div(255.0) * 2 - 1, (2, 2, 2, 2), value=-1.0)
+    return Sides(
+        gennet=lambda steps, le, **kw: time_gennet(
+            "stylegan", data, steps, le, device, BATCH, **{**SETTINGS, **kw}
+        ),
+        plain=lambda steps, le: plain_stylegan(x, steps, le, device),
+        params=(n_params(build_model("stylegan", data.spec, SETTINGS)), plain_params()),
+        batch=BATCH,
+        steps=STEPS,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     device, name = prepare(args.threads, args.device)
     data = load_dataset("mnist", split="train")
-    x = F.pad(data.images.float().div(255.0) * 2 - 1, (2, 2, 2, 2), value=-1.0)
-    model = build_model("stylegan", data.spec, SETTINGS)
-    plain_params = sum(n_params(net) for net in plain_networks())
-    print(f"parameters gennet {n_params(model):,} / plain {plain_params:,}; {args.steps} steps a run")
-    assert n_params(model) == plain_params, "parameter counts differ"
+    sides = stylegan_sides(data, device)
+    print(f"parameters gennet {sides.params[0]:,} / plain {sides.params[1]:,}; {args.steps} steps a run")
+    assert sides.params[0] == sides.params[1], "parameter counts differ"
     le = max(1, args.steps // 10)
     variants = {
-        "gennet fp32": partial(time_gennet, "stylegan", data, args.steps, le, device, BATCH, **SETTINGS),
-        "plain fp32": partial(plain_stylegan, x, args.steps, le, device),
+        "gennet fp32": partial(sides.gennet, args.steps, le),
+        "plain fp32": partial(sides.plain, args.steps, le),
     }
     rows = summarise("stylegan", run_case("stylegan", variants, args.repeats), "plain fp32")
     print("\n| variant | median steps/s | min-max | ratio vs plain | median paired ratio |")

@@ -22,25 +22,21 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from timing import BATCH, Sides, cpu_model, n_params, rate_from_marks, run_case, summarise, time_gennet
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import gennet
-from gennet.api import build_model, resolve_config
+from gennet.api import build_model
 from gennet.data import load_dataset
-from gennet.train import Trainer
-
-BATCH = 128
-CPU = torch.device("cpu")
 
 NOTE = (
     "Median of {repeats} alternating runs each; 'median paired ratio' is the median over repeats of "
@@ -124,62 +120,7 @@ def plain_ae_loss(net: PlainConvAE, x: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(net(x), x, reduction="sum") / x.shape[0]
 
 
-# ---- timing -------------------------------------------------------------------------------------
-def rate_from_marks(marks: list[tuple[int, float]]) -> tuple[float, int, float]:
-    """marks: (step, time) at each interval end, the first being the warm-up end -> (rate, steps, s)."""
-    (s0, t0), (s1, t1) = marks[0], marks[-1]
-    return (s1 - s0) / (t1 - t0), s1 - s0, t1 - t0
-
-
-def time_gennet(
-    model: str,
-    train_data,
-    steps: int,
-    log_every: int,
-    device: torch.device = CPU,
-    batch_size: int = BATCH,
-    **settings,
-) -> dict:
-    """gennet's Trainer on `train_data` for `steps` steps; the rate comes from its own metrics.jsonl rows.
-    `settings` are any train or model settings. Shared by the GAN and CycleGAN throughput benches.
-    Precision is fp32 unless `settings` names one (the default, auto, is bf16 on a CPU with native bf16)."""
-    settings.setdefault("precision", "fp32")
-    tcfg, _ = resolve_config(
-        model,
-        steps=steps,
-        batch_size=batch_size,
-        quiet=True,
-        device=str(device),
-        log_every=log_every,
-        sample_every=10**9,
-        checkpoint_every=10**9,
-        **settings,
-    )
-    torch.manual_seed(tcfg.seed)
-    net = build_model(tcfg.model, train_data.spec, tcfg.model_args)
-    with tempfile.TemporaryDirectory(prefix="gennet-bench-") as d:
-        t_start = time.perf_counter()
-        Trainer(net, train_data, tcfg, run_dir=Path(d), device=device).fit()
-        total = time.perf_counter() - t_start
-        rows = [json.loads(r) for r in (Path(d) / "metrics.jsonl").read_text().splitlines() if r]
-    # Rebuild interval end times from the trainer's per-interval rates (rounded to 0.01 steps/s).
-    marks, t, prev = [], 0.0, 0
-    for r in rows:
-        t += (r["step"] - prev) / r["steps_per_s"]
-        prev = r["step"]
-        marks.append((r["step"], t))
-    rate, n, secs = rate_from_marks(marks)
-    return {
-        "steps_per_s": rate,
-        "timed_steps": n,
-        "timed_s": secs,
-        "fit_total_s": total,
-        # set-up + final preview/checkpoint/weights: whatever of the run is not a step
-        "fixed_cost_s": total - t,
-        "final_loss": rows[-1].get("recon/loss"),
-    }
-
-
+# ---- the plain loop -------------------------------------------------------------------------------
 def time_plain(
     make_net: Callable[[], nn.Module],
     loss_fn: Callable[[nn.Module, Tensor], Tensor],
@@ -231,74 +172,98 @@ def time_plain(
     }
 
 
-def n_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())
+def vae_sides(data, x_float: Tensor) -> Sides:
+    """gennet's `vae` (MLP 784-400-20) and the PyTorch examples' VAE in its plain loop."""
+    return Sides(
+        gennet=partial(time_gennet, "vae", data),
+        plain=partial(time_plain, PlainVAE, plain_vae_loss, x_float),
+        params=(n_params(build_model("vae", data.spec)), n_params(PlainVAE())),
+        batch=BATCH,
+        steps=1000,
+    )
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+def conv_ae_sides(data, x_float: Tensor) -> Sides:
+    """gennet's `ae` with arch=conv and the same layers written out by hand in the plain loop."""
+    return Sides(
+        gennet=partial(time_gennet, "ae", data, arch="conv"),
+        plain=partial(time_plain, PlainConvAE, plain_ae_loss, x_float),
+        params=(n_params(build_model("ae", data.spec, {"arch": "conv"})), n_params(PlainConvAE())),
+        batch=BATCH,
+        steps=300,
+    )
 
 
-def prepare(threads: int | None, device_name: str) -> tuple[torch.device, str]:
-    """What every throughput bench does first: pin the threads, pay torch._dynamo's import outside
-    the timings, and print the versions, the device and the load. Returns the device and its name."""
-    if threads:
-        torch.set_num_threads(threads)
-    device = torch.device(device_name)
-    torch.optim.Adam([nn.Parameter(torch.zeros(1))])  # pay torch._dynamo's import outside the timings
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
-    print(f"gennet {gennet.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"device: {device} ({name}); load average {os.getloadavg()[0]:.2f}")
-    return device, name
+def _case(case: str, label: str, sides: Sides, args, params: dict, extra: dict) -> list[dict]:
+    """One case: gennet fp32, the plain loop, then `extra` gennet variants (name -> settings) and
+    the in-memory diagnostic loop, alternating over the repeats."""
+    steps = args.steps or sides.steps
+    le = max(1, steps // 10)
+    params[case] = {"gennet": sides.params[0], "plain": sides.params[1]}
+    print(
+        f"\n{label}: parameters gennet {sides.params[0]:,} / plain {sides.params[1]:,}; "
+        f"{steps} steps per run, first {le} untimed"
+    )
+    assert sides.params[0] == sides.params[1], "parameter counts differ"
+    variants = {
+        "gennet fp32": lambda: sides.gennet(steps, le),
+        "plain fp32 (DataLoader)": lambda: sides.plain(steps, le),
+    }
+    for name, settings in extra.items():
+        variants[name] = partial(sides.gennet, steps, le, **settings)
+    if not args.no_diagnostic:
+        variants["plain fp32 (in-memory, diagnostic)"] = lambda: sides.plain(steps, le, in_memory=True)
+    return run_case(case, variants, args.repeats)
 
 
-# ---- the cases ------------------------------------------------------------------------------------
-def run_case(name: str, variants: dict[str, Callable[[], dict]], repeats: int) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {k: [] for k in variants}
-    order = list(variants)
-    for r in range(repeats):
-        for label in order if r % 2 == 0 else order[::-1]:
-            res = variants[label]()
-            results[label].append(res)
-            print(
-                f"  [{name}] repeat {r + 1}/{repeats}  {label:<34} {res['steps_per_s']:8.1f} steps/s"
-                f"  ({res['timed_steps']} timed steps in {res['timed_s']:.2f} s)",
-                flush=True,
-            )
-    return results
+def _header(threads_wanted: int | None) -> tuple[str, int, float]:
+    """Pin the threads, pay torch._dynamo's import, print versions, CPU and load -> (cpu, threads, load)."""
+    if threads_wanted:
+        torch.set_num_threads(threads_wanted)
+    # The first torch.optim.Adam(...) of a process imports torch._dynamo (~2 s); do it here so
+    # that no timed run, nor the first run's "fixed cost", pays for it.
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])
 
-
-def summarise(case: str, results: dict[str, list[dict]], plain_key: str) -> list[dict]:
-    plain = [r["steps_per_s"] for r in results[plain_key]]
-    base = statistics.median(plain)
-    rows = []
-    for label, runs in results.items():
-        rates = [r["steps_per_s"] for r in runs]
-        med = statistics.median(rates)
-        # each repeat's run against the plain run of the same repeat (close in time, so a burst of
-        # load from other processes hits both more evenly than it hits the medians)
-        paired = statistics.median(a / b for a, b in zip(rates, plain, strict=True))
-        fixed = [r["fixed_cost_s"] for r in runs if "fixed_cost_s" in r]
-        rows.append(
-            {
-                "case": case,
-                "variant": label,
-                "median_steps_per_s": med,
-                "min_steps_per_s": min(rates),
-                "max_steps_per_s": max(rates),
-                "ratio_vs_plain_fp32": med / base,
-                "paired_ratio_median": paired,
-                "fixed_cost_s": statistics.median(fixed) if fixed else None,
-                "runs": runs,
-            }
+    cpu = cpu_model()
+    threads = torch.get_num_threads()
+    print(f"gennet {gennet.__version__}, torch {torch.__version__}, torch.get_num_threads()={threads}")
+    print(f"CPU: {cpu} ({os.cpu_count()} logical CPUs); python {platform.python_version()}")
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} (1 min); other busy processes skew the figures")
+    if threads > 1 and load_before[0] > (os.cpu_count() or 1) - threads + 0.5:
+        print(
+            "warning: other processes are busy on these cores; torch's intra-op threads then contend "
+            "with them and single runs slow down many times over (try --threads 1 and more --repeats)"
         )
-    return rows
+    return cpu, threads, load_before[0]
+
+
+def _report(all_rows: list[dict], cpu: str, threads: int, repeats: int, load_before: float) -> float:
+    """Print the table, the note and each case's verdict -> the load average after."""
+    print(f"\n### Training throughput, CPU ({cpu}, {threads} threads, torch {torch.__version__})\n")
+    print(
+        "| case | variant | median steps/s | min-max | ratio vs plain fp32 | median paired ratio "
+        "| fixed cost (s) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in all_rows:
+        fixed = f"{r['fixed_cost_s']:.2f}" if r["fixed_cost_s"] is not None else "-"
+        print(
+            f"| {r['case']} | {r['variant']} | {r['median_steps_per_s']:.1f} | "
+            f"{r['min_steps_per_s']:.1f}-{r['max_steps_per_s']:.1f} | "
+            f"{r['ratio_vs_plain_fp32']:.3f} | {r['paired_ratio_median']:.3f} | {fixed} |"
+        )
+    print("\n" + textwrap.fill(NOTE.format(repeats=repeats), width=100))
+    load_after = os.getloadavg()[0]
+    print(f"\nload average before/after: {load_before:.2f} / {load_after:.2f} (1 min)")
+    for case in dict.fromkeys(r["case"] for r in all_rows):
+        g = next(r for r in all_rows if r["case"] == case and r["variant"] == "gennet fp32")
+        verdict = "met" if g["ratio_vs_plain_fp32"] >= 1.0 else "NOT met"
+        print(
+            f"{case}: gennet fp32 / plain fp32 = {g['ratio_vs_plain_fp32']:.3f} (ratio of medians; "
+            f"median paired ratio {g['paired_ratio_median']:.3f}); target >= 1.0: {verdict}"
+        )
+    return load_after
 
 
 def main() -> None:
@@ -315,23 +280,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    # The first torch.optim.Adam(...) of a process imports torch._dynamo (~2 s); do it here so
-    # that no timed run, nor the first run's "fixed cost", pays for it.
-    torch.optim.Adam([nn.Parameter(torch.zeros(1))])
-
-    cpu = cpu_model()
-    threads = torch.get_num_threads()
-    print(f"gennet {gennet.__version__}, torch {torch.__version__}, torch.get_num_threads()={threads}")
-    print(f"CPU: {cpu} ({os.cpu_count()} logical CPUs); python {platform.python_version()}")
-    load_before = os.getloadavg()
-    print(f"load average before: {load_before[0]:.2f} (1 min); other busy processes skew the figures")
-    if threads > 1 and load_before[0] > (os.cpu_count() or 1) - threads + 0.5:
-        print(
-            "warning: other processes are busy on these cores; torch's intra-op threads then contend "
-            "with them and single runs slow down many times over (try --threads 1 and more --repeats)"
-        )
+    cpu, threads, load_before = _header(args.threads)
 
     data = load_dataset("mnist", split="train")
     x_float = data.images.float().div(255.0)  # what the plain loop trains on, converted once
@@ -339,85 +288,28 @@ def main() -> None:
 
     all_rows: list[dict] = []
     params: dict[str, dict[str, int]] = {}
-
     if "vae" in cases:
-        steps = args.steps or 1000
-        le = max(1, steps // 10)
-        g = build_model("vae", data.spec)
-        params["vae"] = {"gennet": n_params(g), "plain": n_params(PlainVAE())}
-        print(
-            f"\nMLP VAE 784-400-20: parameters gennet {params['vae']['gennet']:,} / plain "
-            f"{params['vae']['plain']:,}; {steps} steps per run, first {le} untimed"
-        )
-        assert params["vae"]["gennet"] == params["vae"]["plain"], "parameter counts differ"
-        variants = {
-            "gennet fp32": lambda: time_gennet("vae", data, steps, le),
-            "plain fp32 (DataLoader)": lambda: time_plain(PlainVAE, plain_vae_loss, x_float, steps, le),
-            "gennet bf16": lambda: time_gennet("vae", data, steps, le, precision="bf16"),
-        }
-        if not args.no_diagnostic:
-            variants["plain fp32 (in-memory, diagnostic)"] = lambda: time_plain(
-                PlainVAE, plain_vae_loss, x_float, steps, le, in_memory=True
-            )
-        all_rows += summarise("mlp-vae", run_case("vae", variants, args.repeats), "plain fp32 (DataLoader)")
-
+        extra = {"gennet bf16": {"precision": "bf16"}}
+        results = _case("vae", "MLP VAE 784-400-20", vae_sides(data, x_float), args, params, extra)
+        all_rows += summarise("mlp-vae", results, "plain fp32 (DataLoader)")
     if "conv-ae" in cases:
-        steps = args.steps or 300
-        le = max(1, steps // 10)
-        g = build_model("ae", data.spec, {"arch": "conv"})
-        params["conv-ae"] = {"gennet": n_params(g), "plain": n_params(PlainConvAE())}
-        print(
-            f"\nconv AE (32, 64), latent 32: parameters gennet {params['conv-ae']['gennet']:,} / plain "
-            f"{params['conv-ae']['plain']:,}; {steps} steps per run, first {le} untimed"
-        )
-        assert params["conv-ae"]["gennet"] == params["conv-ae"]["plain"], "parameter counts differ"
-        conv = {"arch": "conv"}
-        variants = {
-            "gennet fp32": lambda: time_gennet("ae", data, steps, le, **conv),
-            "plain fp32 (DataLoader)": lambda: time_plain(PlainConvAE, plain_ae_loss, x_float, steps, le),
-            "gennet channels_last": lambda: time_gennet("ae", data, steps, le, channels_last=True, **conv),
-            "gennet bf16": lambda: time_gennet("ae", data, steps, le, precision="bf16", **conv),
-            "gennet channels_last + bf16": lambda: time_gennet(
-                "ae", data, steps, le, channels_last=True, precision="bf16", **conv
-            ),
+        extra = {
+            "gennet channels_last": {"channels_last": True},
+            "gennet bf16": {"precision": "bf16"},
+            "gennet channels_last + bf16": {"channels_last": True, "precision": "bf16"},
         }
-        if not args.no_diagnostic:
-            variants["plain fp32 (in-memory, diagnostic)"] = lambda: time_plain(
-                PlainConvAE, plain_ae_loss, x_float, steps, le, in_memory=True
-            )
-        results = run_case("conv-ae", variants, args.repeats)
+        sides = conv_ae_sides(data, x_float)
+        results = _case("conv-ae", "conv AE (32, 64), latent 32", sides, args, params, extra)
         all_rows += summarise("conv-ae", results, "plain fp32 (DataLoader)")
 
-    print(f"\n### Training throughput, CPU ({cpu}, {threads} threads, torch {torch.__version__})\n")
-    print(
-        "| case | variant | median steps/s | min-max | ratio vs plain fp32 | median paired ratio "
-        "| fixed cost (s) |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for r in all_rows:
-        fixed = f"{r['fixed_cost_s']:.2f}" if r["fixed_cost_s"] is not None else "-"
-        print(
-            f"| {r['case']} | {r['variant']} | {r['median_steps_per_s']:.1f} | "
-            f"{r['min_steps_per_s']:.1f}-{r['max_steps_per_s']:.1f} | "
-            f"{r['ratio_vs_plain_fp32']:.3f} | {r['paired_ratio_median']:.3f} | {fixed} |"
-        )
-    print("\n" + textwrap.fill(NOTE.format(repeats=args.repeats), width=100))
-    load_after = os.getloadavg()
-    print(f"\nload average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} (1 min)")
-    for case in dict.fromkeys(r["case"] for r in all_rows):
-        g = next(r for r in all_rows if r["case"] == case and r["variant"] == "gennet fp32")
-        verdict = "met" if g["ratio_vs_plain_fp32"] >= 1.0 else "NOT met"
-        print(
-            f"{case}: gennet fp32 / plain fp32 = {g['ratio_vs_plain_fp32']:.3f} (ratio of medians; "
-            f"median paired ratio {g['paired_ratio_median']:.3f}); target >= 1.0: {verdict}"
-        )
+    load_after = _report(all_rows, cpu, threads, args.repeats, load_before)
     if args.json:
         out = {
             "gennet_version": gennet.__version__,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "cpu": cpu,
-            "loadavg_before_after": [load_before[0], load_after[0]],
+            "loadavg_before_after": [load_before, load_after],
             "batch_size": BATCH,
             "repeats": args.repeats,
             "parameters": params,
