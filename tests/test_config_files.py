@@ -6,14 +6,19 @@ Binary files (a checkpoint passed as --config, an image, random bytes) and text 
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
+from gennet.api import build_model, resolve_config
 from gennet.cli import main
+from gennet.data import load_dataset
 
 
 def _png() -> bytes:
@@ -65,3 +70,22 @@ def test_a_config_that_is_not_utf8_text_is_refused(capsys, tmp_path, kind):
 def test_a_config_of_the_wrong_shape_is_refused(capsys, tmp_path, kind):
     text, needle = BAD_SHAPE[kind]
     _refused(capsys, tmp_path, text.encode(), needle)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_config_resolves_and_builds_its_model(path):
+    """A config in configs/ that names a setting that no longer exists, or a value out of its range,
+    would fail a user at the first command of the README: each one resolves and builds its model on
+    the data it names, and the file's settings are the ones that take effect."""
+    raw = yaml.safe_load(path.read_text())
+    tcfg, mcfg = resolve_config(config_file=str(path))
+    data = load_dataset(tcfg.data, split="test")
+    model = build_model(tcfg.model, data.spec, dataclasses.asdict(mcfg))
+    assert model.cfg == mcfg
+    for key, value in raw.get("model", {}).items():
+        assert getattr(mcfg, key) == (tuple(value) if isinstance(value, list) else value), key
+    for key, value in raw.get("train", {}).items():
+        assert getattr(tcfg, key) == value, key
