@@ -75,7 +75,7 @@ class StyleGANConfig:
     )  # lr multipliers (the authors' 0.0015, 0.002, 0.003 over 0.001)
     reset_optimizers: bool = True  # clear Adam's state at every stage change (the authors')
     lr_g: float = 0.001  # Adam's learning rate for G (mapping + synthesis), the authors' G_lrate_base
-    lr_d: float = 0.001  # and for D (D_lrate_base); the CPU config raises it (see README)
+    lr_d: float = 0.001  # and for D (D_lrate_base); the CPU config raises both (see README)
     betas: tuple[float, float] = (0.0, 0.99)
     mirror: bool = False  # random horizontal flips of the reals (the authors' mirror_augment)
 
