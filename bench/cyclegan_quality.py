@@ -15,7 +15,6 @@ reconstruction) to OUT/.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import time
@@ -25,6 +24,7 @@ import torch
 
 from gennet import api
 from gennet.api import evaluate_translation, save_translation, translate
+from gennet.config import write_json
 
 
 def main() -> None:
@@ -98,8 +98,7 @@ def main() -> None:
         if k in res:
             print(f"{k}: {100 * res[k]:.1f}% (target >= 90%): {'met' if res[k] >= 0.9 else 'NOT met'}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"settings": settings, "train_s": train_s, **res}, indent=2) + "\n")
+        write_json(args.json, {"settings": settings, "train_s": train_s, **res})
         print(f"wrote {args.json}")
 
 

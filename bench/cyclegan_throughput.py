@@ -22,7 +22,6 @@ gennet's intervals come from its own metrics.jsonl rows. The ratio gennet / plai
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -41,6 +40,7 @@ from timing import time_gennet as shared_time_gennet  # noqa: E402
 
 import gennet  # noqa: E402
 from gennet.api import build_model  # noqa: E402
+from gennet.config import write_json  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.nn.image_to_image import PatchDiscriminator, ResnetGenerator  # noqa: E402
 from gennet.nn.init import init_normal  # noqa: E402
@@ -228,14 +228,13 @@ def _report(results: dict[str, list[dict]], args) -> None:
     )
     print(f"load after {os.getloadavg()[0]:.2f} (other processes on these cores skew the figures)")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         out = {
             "args": vars(args) | {"json": str(args.json)},
             "results": results,
             "ratio": ratio,
             "paired": paired,
         }
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        write_json(args.json, out)
 
 
 def main() -> None:

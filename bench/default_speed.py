@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import sys
 import textwrap
@@ -62,6 +61,7 @@ from throughput import conv_ae_sides  # noqa: E402
 from timing import Sides, prepare, run_case, summarise  # noqa: E402
 
 import gennet  # noqa: E402
+from gennet.config import write_json  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.registry import model_names  # noqa: E402
 
@@ -251,8 +251,7 @@ def main() -> None:
             "summary": lines,
             "rows": rows,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        write_json(args.json, out)
         print(f"wrote {args.json}")
 
 

@@ -28,7 +28,6 @@ The timing rules are those of bench/throughput.py (see its docstring).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from functools import partial
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import Sides, n_params, prepare, rate_from_marks, run_case, summarise, time_gennet  # noqa: E402
 
 from gennet.api import build_model  # noqa: E402
+from gennet.config import write_json  # noqa: E402
 from gennet.data import load_dataset  # noqa: E402
 from gennet.nn.init import init_normal  # noqa: E402
 
@@ -334,9 +334,8 @@ def main() -> None:
         rows += summarise(case, run_case(case, variants, args.repeats), "plain fp32")
     _report(rows, name)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         meta = {"device": name, "torch": torch.__version__, "batch": BATCH, "repeats": args.repeats}
-        args.json.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+        write_json(args.json, {**meta, "rows": rows})
         print(f"wrote {args.json}")
 
 

@@ -25,6 +25,7 @@ import torch
 
 import gennet
 from gennet import api
+from gennet.config import write_json
 
 SLOW = {"cyclegan", "stylegan"}
 MODELS = [
@@ -103,7 +104,7 @@ def main() -> None:
         r = {p: [one(name, p, s, steps, args.n, args.out) for s in (0, 1)] for p in ("fp32", "bf16")}
         results[name] = {"steps": steps, **r}
         print(f"{name}: {r}", flush=True)
-        (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_json(args.out / "results.json", results)
     print_table(results)
 
 

@@ -19,7 +19,6 @@ the plain loop's per-step `loss.item()` (as in the PyTorch examples) is in its r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import textwrap
@@ -36,6 +35,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import gennet
 from gennet.api import build_model
+from gennet.config import write_json
 from gennet.data import load_dataset
 
 NOTE = (
@@ -315,8 +315,7 @@ def main() -> None:
             "parameters": params,
             "rows": all_rows,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        write_json(args.json, out)
         print(f"\nwrote {args.json}")
 
 

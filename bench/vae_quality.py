@@ -25,6 +25,7 @@ import torch
 
 import gennet
 from gennet import api
+from gennet.config import write_json
 from gennet.viz import save_grid, save_rows
 
 # Sample metrics that `gennet.api.evaluate` adds for models that sample (n samples vs the test
@@ -131,8 +132,7 @@ def main() -> None:
     print(f"samples grid:         {samples_png}")
     print(f"reconstructions grid: {recon_png}  (top row: test images, bottom row: reconstructions)")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(args.json, figures)
         print(f"wrote {args.json}")
 
 
