@@ -25,11 +25,12 @@ Variants of each model, in one process:
 
 - gennet default: the bench's gennet runner with no precision and no channels_last setting, so the
   run takes whatever TrainConfig and the model's registered train defaults say (today precision=auto,
-  bf16 autocast on a CPU with AVX512-BF16 or AMX, fp32 elsewhere; channels_last off) and follows them
-  if they change. The table names the precision it resolved to ("auto -> bf16"). Kept as each bench
-  sets them: steps, logging, batch size, and the model settings that make gennet's networks and
-  per-step work those of the plain loop (arch=conv; cyclegan's sizes, data pair and no crop;
-  stylegan's widths, fixed 32x32 resolution and R1 every step).
+  bf16 autocast on a CPU with AVX512-BF16 or AMX, fp32 elsewhere; channels_last auto: on with
+  bf16 on a CPU) and follows them if they change. The table names the precision it resolved to
+  ("auto -> bf16"). Kept as each bench sets them: steps, logging, batch size, and the model
+  settings that make gennet's networks and per-step work those of the plain loop (arch=conv;
+  cyclegan's sizes, data pair and no crop; stylegan's widths, fixed 32x32 resolution and R1 every
+  step).
 - gennet fp32: the same with precision=fp32.
 - plain fp32: the hand-written loop of the same networks (parameter counts asserted equal).
 

@@ -27,7 +27,7 @@ from torch import nn
 import gennet
 from gennet.api import build_model, resolve_config
 from gennet.train import Trainer
-from gennet.train.precision import resolve_precision
+from gennet.train.precision import resolve_channels_last, resolve_precision
 
 CPU = torch.device("cpu")
 BATCH = 128  # TrainConfig's default batch size
@@ -102,7 +102,7 @@ def time_gennet(
         "fixed_cost_s": total - t,
         "final_loss": rows[-1].get("recon/loss"),
         "precision": _precision_label(tcfg.precision, device),
-        "channels_last": tcfg.channels_last,
+        "channels_last": resolve_channels_last(tcfg.channels_last, tcfg.precision, device),
     }
 
 

@@ -64,6 +64,36 @@ def test_explicit_fp32_stays_fp32_on_a_bf16_cpu(monkeypatch, tmp_path):
     assert _train(tmp_path / "r", steps=1, precision="fp32") == "fp32"
 
 
+@pytest.mark.parametrize(
+    "setting, precision, device, expected",
+    [
+        ("auto", "bf16", CPU, True),
+        ("auto", "fp32", CPU, False),
+        ("auto", "bf16", torch.device("cuda"), False),  # measured slower on an H200
+        (True, "fp32", CPU, True),
+        (False, "bf16", CPU, False),
+    ],
+)
+def test_channels_last_auto_is_on_with_bf16_on_a_cpu(setting, precision, device, expected):
+    assert P.resolve_channels_last(setting, precision, device) is expected
+
+
+def test_channels_last_auto_follows_the_resolved_precision(monkeypatch):
+    _cpu(monkeypatch, "AMX", {"amx_bf16"})
+    assert P.resolve_channels_last("auto", "auto", CPU) is True
+    _cpu(monkeypatch, "AVX2", set())
+    assert P.resolve_channels_last("auto", "auto", CPU) is False
+
+
+def test_config_json_records_the_resolved_memory_format(monkeypatch, tmp_path):
+    _cpu(monkeypatch, "AMX", {"amx_bf16"})
+    _train(tmp_path / "b", "dcgan", steps=1)
+    _train(tmp_path / "f", "dcgan", steps=1, precision="fp32")
+    _train(tmp_path / "x", "dcgan", steps=1, precision="fp32", channels_last=True)
+    read = lambda d: json.loads((tmp_path / d / "config.json").read_text())["train"]["channels_last"]  # noqa: E731
+    assert (read("b"), read("f"), read("x")) == (True, False, True)
+
+
 def _finite_rows(out) -> list[dict]:
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows

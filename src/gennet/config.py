@@ -49,7 +49,9 @@ class TrainConfig:
     # bf16 = autocast, weights stay fp32; auto = bf16 where the device does bf16 natively (CPUs with
     # AVX512-BF16 or AMX, CUDA GPUs with bf16), fp32 elsewhere; config.json records what was used
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    channels_last: bool = False  # memory format for conv models
+    # memory format for conv models; auto = channels_last with bf16 on a CPU (where oneDNN's bf16
+    # convolutions want it), off elsewhere; config.json records what was used
+    channels_last: bool | Literal["auto"] = "auto"
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
     ema_kimg: float = 0.0  # or the EMA as a half-life in thousands of images (0: off; StyleGAN: 10)
     ema_rampup: float = 0.0  # with ema_kimg: half-life at most ema_rampup x images seen (0: off)

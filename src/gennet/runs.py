@@ -48,7 +48,7 @@ from .train.checkpoint import (
     load_weights,
     read_run_config,
 )
-from .train.precision import resolve_precision
+from .train.precision import resolve_channels_last, resolve_precision
 from .train.tracking import tracker_names
 
 
@@ -251,15 +251,17 @@ def train(
 
 
 def _resolve_precision(tcfg: TrainConfig, device: torch.device, say: bool) -> TrainConfig:
-    """tcfg with precision=auto made bf16 or fp32 for `device` (said on stderr)."""
+    """tcfg with precision=auto made bf16 or fp32 for `device` (said on stderr), and
+    channels_last=auto made True or False (on with bf16 on a CPU): config.json records both."""
+    cl = resolve_channels_last(tcfg.channels_last, tcfg.precision, device)
     if tcfg.precision != "auto":
-        return tcfg
+        return dataclasses.replace(tcfg, channels_last=cl)
     chosen = resolve_precision("auto", device)
     if say:
         why = "does bf16 natively" if chosen == "bf16" else "has no native bf16"
         hint = "--set precision=fp32|bf16 to choose"
         print(f"gennet: precision auto -> {chosen} ({device.type} {why}; {hint})", file=sys.stderr)
-    return dataclasses.replace(tcfg, precision=chosen)
+    return dataclasses.replace(tcfg, precision=chosen, channels_last=cl)
 
 
 def _choose_size(tcfg: TrainConfig, mcfg, say: bool, listing: Listing | None) -> TrainConfig:

@@ -51,3 +51,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision != "auto":
         return precision
     return "bf16" if native_bf16(device) else "fp32"
+
+
+def resolve_channels_last(channels_last: bool | str, precision: str, device: torch.device) -> bool:
+    """'auto' -> on for bf16 on a CPU, off elsewhere; True and False stay. On this project's CPU,
+    oneDNN's bf16 convolutions run in channels_last without a layout conversion around each one
+    (channels_last + bf16 1.61x the fp32 steps/s of the conv AE, bf16 alone 1.26x; in fp32
+    channels_last gains nothing), while on an H200 channels_last + bf16 ran DCGAN at 0.94x fp32."""
+    if channels_last != "auto":
+        return bool(channels_last)
+    return resolve_precision(precision, device) == "bf16" and device.type == "cpu"

@@ -36,7 +36,7 @@ from .ema import EMA
 from .loader import make_loader
 from .metrics_log import append_row, truncate_rows
 from .monitor import CollapseMonitor
-from .precision import resolve_precision
+from .precision import resolve_channels_last, resolve_precision
 from .signals import StopSignals
 from .tracking import trackers_for
 
@@ -66,10 +66,11 @@ class Trainer:
         trackers = trackers_for(cfg.track)  # an unknown tracker or a missing package: an error now
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.precision = resolve_precision(cfg.precision, device)  # auto -> bf16 or fp32
+        self.channels_last = resolve_channels_last(cfg.channels_last, cfg.precision, device)
         self.dist = dist or D.DistInfo()
         self.callbacks = CallbackList([*trackers, *callbacks] if self.dist.is_main else [])
         self.model = model.to(device)
-        if cfg.channels_last:
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = None
         if cfg.ema > 0 or cfg.ema_kimg > 0:
@@ -99,7 +100,7 @@ class Trainer:
             seed=cfg.seed,
             rank=self.dist.rank,
             world_size=self.dist.world_size,
-            channels_last=cfg.channels_last,
+            channels_last=self.channels_last,
         )
         self.preview_x = data.images[:64].float().div(255).to(device)
         self.wrapped = D.wrap(self.model, self.dist, device, self.phases)
@@ -274,11 +275,15 @@ class Trainer:
         """Train to `cfg.steps` (from the checkpoint if `resume`). SIGINT/SIGTERM, `max_seconds` or a
         failing callback end the run at the end of the current step, as if it were the last (logged,
         checkpointed, final weights written); then TrainingInterrupted or CallbackError says why.
-        However the run ends, the loader is closed (a `DiskLoader`'s thread stopped)."""
+        However the run ends, the loader is closed (a `DiskLoader`'s thread stopped) and a model
+        trained channels_last is given back in the default layout, as a loaded run's model is (the
+        same weights then give the same outputs bit for bit)."""
         try:
             return self._fit(resume)
         finally:
             self.loader.close()
+            if self.channels_last:
+                self.model.to(memory_format=torch.contiguous_format)
 
     def _fit(self, resume: bool) -> dict:
         if resume and not self.resumed:
