@@ -81,8 +81,13 @@ def test_equalized_conv_runtime_scale_and_init(lr_mul):
 def test_instance_norm_and_adain_with_zero_affine():
     torch.manual_seed(0)
     x = torch.randn(3, 5, 4, 4) * 3 + 2
-    want = F.instance_norm(x, eps=1e-8)  # biased variance, eps under the sqrt: the original's
+    # by hand, as the original: biased variance over H, W, eps under the sqrt
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    want = (x - mu) / ((x - mu).square().mean(dim=(2, 3), keepdim=True) + 1e-8).sqrt()
     assert torch.allclose(instance_norm(x), want, atol=1e-5)
+    xb = x.to(torch.bfloat16)  # in float32 whatever the input's dtype, returned in the input's
+    assert instance_norm(xb).dtype == torch.bfloat16
+    assert torch.allclose(instance_norm(xb).float(), instance_norm(xb.float()), atol=2e-2)
     adain = AdaIN(W, 5)
     with torch.no_grad():
         adain.style.affine.weight.zero_()
@@ -107,6 +112,15 @@ def test_blur_and_resampling():
     assert up[0, 0].tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
     assert torch.equal(downsample2d(up), z)
     assert downsample2d(torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])).item() == 3.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_upsample_is_the_same_in_either_memory_format(dtype):
+    x = torch.randn(2, 3, 4, 5).to(dtype)
+    want = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        got = upsample2d(x.contiguous(memory_format=layout))
+        assert got.shape == (2, 3, 8, 10) and torch.equal(got, want)
 
 
 def _mbstd_by_hand(x, groups, features):
