@@ -12,6 +12,7 @@ import argparse
 import ast
 import dataclasses
 import re
+import types
 import typing
 from pathlib import Path
 
@@ -103,6 +104,35 @@ def test_hand_built_config_is_checked_too():
     cls = model_entry("vae")["cls"]
     with pytest.raises(ConfigError, match="latent_dim"):
         cls(dataclasses.replace(cls.Config(), latent_dim=0), DataSpec(1, 16, 16))
+
+
+def _choices(hint) -> list:
+    """The alternatives of a union hint other than None ([] for a plain hint)."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return []
+    return [a for a in typing.get_args(hint) if a is not type(None)]
+
+
+CHOICE_CASES = [
+    (name, key)
+    for name, cls in CONFIG_CLASSES.items()
+    for key, hint in typing.get_type_hints(cls).items()
+    if len(_choices(hint)) > 1
+]
+
+
+@pytest.mark.parametrize("name,key", CHOICE_CASES, ids=[f"{n}-{k}" for n, k in CHOICE_CASES])
+def test_a_setting_of_several_kinds_names_every_kind_it_takes(capsys, name, key):
+    """e.g. channels_last (true, false or auto): the message for a wrong value lists all three."""
+    model = "vae" if name == "train" else name
+    rc, _, err = run_cli(capsys, "config", model, "--set", f"{key}=not-a-choice")
+    assert_refused(rc, err, key, "not-a-choice")
+    assert err.count(key) >= len(_choices(typing.get_type_hints(CONFIG_CLASSES[name])[key])), err
+
+
+def test_channels_last_refusal_names_auto_too(capsys):
+    rc, _, err = run_cli(capsys, "config", "dcgan", "--set", "channels_last=maybe")
+    assert_refused(rc, err, "true or false", "auto")
 
 
 # ---- counts a verb takes: one validator for the CLI and the API ----------------------------------

@@ -116,7 +116,7 @@ def coerce(name: str, value: Any, hint: Any) -> Any:
                 return coerce(name, value, a)
             except ConfigError as e:
                 errors.append(str(e))
-        raise ConfigError(errors[0] if errors else f"{name}: bad value {value!r}")
+        raise ConfigError("; or ".join(errors) if errors else f"{name}: bad value {value!r}")  # each choice
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")

@@ -254,10 +254,8 @@ def _resolve_precision(tcfg: TrainConfig, device: torch.device, say: bool) -> Tr
     """tcfg with precision=auto made bf16 or fp32 for `device` (said on stderr), and
     channels_last=auto made True or False (on with bf16 on a CPU): config.json records both."""
     cl = resolve_channels_last(tcfg.channels_last, tcfg.precision, device)
-    if tcfg.precision != "auto":
-        return dataclasses.replace(tcfg, channels_last=cl)
-    chosen = resolve_precision("auto", device)
-    if say:
+    chosen = resolve_precision(tcfg.precision, device)
+    if say and tcfg.precision == "auto":
         why = "does bf16 natively" if chosen == "bf16" else "has no native bf16"
         hint = "--set precision=fp32|bf16 to choose"
         print(f"gennet: precision auto -> {chosen} ({device.type} {why}; {hint})", file=sys.stderr)
