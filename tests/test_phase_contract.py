@@ -13,7 +13,7 @@ from gennet.data import load_dataset
 from gennet.errors import ConfigError
 from gennet.models.base import GenerativeModel, OptimSpec, Phase, Stage
 from gennet.nn.init import init_normal
-from gennet.optim import linear_decay
+from gennet.optim import fusable, linear_decay
 from gennet.train import Trainer
 from gennet.train.checkpoint import load_weights
 from gennet.train.ema import EMA
@@ -210,3 +210,29 @@ def test_init_normal_is_dcgans():
     assert abs(float(conv.weight.std()) - 0.02) < 0.002 and float(conv.bias.abs().max()) == 0
     assert abs(float(bn.weight.mean()) - 1.0) < 0.01 and float(bn.bias.abs().max()) == 0
     assert abs(float(lin.weight.std()) - 0.02) < 0.002
+
+
+def test_adam_takes_the_fused_kernel_where_torch_has_one():
+    """Known answers of `fusable`, and the same update as torch's default loop (the fused kernel
+    rounds differently: close, not bit-equal)."""
+    cpu = [nn.Parameter(torch.randn(3))]
+    assert fusable(cpu) and fusable([{"params": cpu}])
+    assert not fusable([]) and not fusable([torch.zeros(2, dtype=torch.long)])
+    assert not fusable([nn.Parameter(torch.randn(2, device="meta"))])
+    assert OptimSpec("adam").build(cpu).param_groups[0]["fused"] is True
+    assert OptimSpec("adamw").build(iter(cpu)).param_groups[0]["fused"] is True  # a generator is read once
+    assert not OptimSpec("sgd").build(cpu).param_groups[0].get("fused")
+
+    torch.manual_seed(0)
+    a, b = nn.Linear(4, 3), nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    fused = OptimSpec("adam", 1e-2).build(a.parameters())
+    plain = torch.optim.Adam(b.parameters(), lr=1e-2, foreach=False)
+    for _ in range(5):
+        x = torch.randn(8, 4)
+        for net, opt in ((a, fused), (b, plain)):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
