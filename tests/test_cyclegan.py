@@ -69,6 +69,52 @@ def test_cycle_and_identity_losses_match_hand_computed_values():
     assert model.D_X.c.grad is None and model.D_Y.c.grad is None  # G's loss does not train D
 
 
+@pytest.mark.parametrize("settings", [{}, {"lambda_identity": 0.0}, {"generator": "unet"}])
+def test_stacked_passes_give_the_losses_and_gradients_of_one_pass_each(settings):
+    """The G and D phases run the networks on stacked batches (five or six generator passes in
+    three calls); the losses and gradients must be those of one call per pass, as written out here."""
+    torch.manual_seed(0)
+    exact = {"flip": False, "load_scale": 1.0}  # no random flips or crops
+    model = api.build_model("cyclegan", load_dataset(PAIR).spec, {**TINY, **exact, **settings})
+    x, y = torch.rand(3, 3, 16, 16), torch.rand(3, 3, 16, 16)
+    G, F, cfg = model.G, model.F, model.cfg
+    xm, ym = x * 2 - 1, y * 2 - 1
+    fake_y, fake_x = G(xm), F(ym)
+    want = {
+        "gan_G": losses.g_loss(cfg.gan_loss, model.D_Y(fake_y)),
+        "gan_F": losses.g_loss(cfg.gan_loss, model.D_X(fake_x)),
+        "cycle_A": losses.cycle_loss(F(fake_y), xm),
+        "cycle_B": losses.cycle_loss(G(fake_x), ym),
+    }
+    if cfg.lambda_identity > 0:
+        want |= {"idt_G": identity_loss(G(ym), ym), "idt_F": identity_loss(F(xm), xm)}
+    grads = torch.autograd.grad(sum(want.values()), [*G.parameters(), *F.parameters()])
+
+    ctx = StepContext()
+    got = model.generator_loss(Batch(x=x, extra={"b": y}), ctx)
+    assert set(got) == {*want, "loss"}
+    for k, v in want.items():
+        torch.testing.assert_close(got[k], v, rtol=1e-5, atol=1e-6, msg=k)
+    got_grads = torch.autograd.grad(sum(got[k] for k in want), [*G.parameters(), *F.parameters()])
+    for a, b in zip(got_grads, grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(ctx.scratch["fakes"][0], fake_y.detach(), rtol=1e-5, atol=1e-6)
+
+    model.pool_A, model.pool_B = ImagePool(0, (3, 16, 16)), ImagePool(0, (3, 16, 16))  # fakes as they are
+    d = model.discriminator_loss(Batch(x=x, extra={"b": y}), ctx)
+    d_y = losses.d_loss(cfg.gan_loss, model.D_Y(ym), model.D_Y(fake_y.detach()))
+    torch.testing.assert_close(d["D_Y"], d_y, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("generator", ["resnet", "unet"])
+def test_no_cyclegan_network_keeps_batch_statistics(generator):
+    """What makes stacking exact: each image is normalised on its own. A batch norm anywhere would
+    make a stacked call differ from separate ones."""
+    model = api.build_model("cyclegan", load_dataset(PAIR).spec, {**TINY, "generator": generator})
+    batch_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert not batch_norms and any(isinstance(m, nn.InstanceNorm2d) for m in model.G.modules())
+
+
 def test_identity_loss_can_be_turned_off_and_lr_decays_linearly():
     spec = load_dataset(PAIR).spec
     model = api.build_model("cyclegan", spec, {**TINY, "lambda_identity": 0.0})
