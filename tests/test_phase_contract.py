@@ -222,6 +222,10 @@ def test_adam_takes_the_fused_kernel_where_torch_has_one():
     assert OptimSpec("adam").build(cpu).param_groups[0]["fused"] is True
     assert OptimSpec("adamw").build(iter(cpu)).param_groups[0]["fused"] is True  # a generator is read once
     assert not OptimSpec("sgd").build(cpu).param_groups[0].get("fused")
+    groups = [{"params": iter(cpu)}, {"params": nn.Parameter(torch.randn(2, 2)), "lr": 0.5}]
+    built = OptimSpec("adam").build(groups)  # a group's iterable or lone tensor, as torch takes them
+    assert [len(g["params"]) for g in built.param_groups] == [1, 1] and built.param_groups[1]["lr"] == 0.5
+    assert all(g["fused"] for g in built.param_groups)
 
     torch.manual_seed(0)
     a, b = nn.Linear(4, 3), nn.Linear(4, 3)
