@@ -14,6 +14,7 @@ from torch import nn
 
 from gennet import api, losses
 from gennet.api import evaluate_translation, read_images, translate, translate_to
+from gennet.cli import main
 from gennet.data import DataSpec, ImageData, UnpairedData, load_dataset
 from gennet.data import mnist as mnist_module
 from gennet.errors import ConfigError, DataError, GennetError
@@ -133,6 +134,19 @@ def test_single_domain_data_is_a_clear_error():
         model.generator_loss(Batch(x=torch.rand(2, 3, 16, 16)), StepContext())
     with pytest.raises(ConfigError, match="divisible by 4"):
         api.build_model("cyclegan", dataclasses.replace(load_dataset(PAIR).spec, height=30, width=30), TINY)
+
+
+def test_single_domain_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    """The trainer asks the model whether it can learn from the set (`check_data`) when it is built:
+    one domain is refused with what cyclegan needs, and no run folder, config.json or tracker
+    folder is left behind (it used to be found at the first step, after they were written)."""
+    with pytest.raises(GennetError, match="unpaired two-domain.*nothing was written"):
+        api.train("cyclegan", out=tmp_path / "api", data="synthetic-shapes", steps=2, **TINY)
+    rc = main(
+        ["train", "cyclegan", "--data", "synthetic-shapes", "--steps", "2", "--out", str(tmp_path / "cli")]
+    )
+    assert rc == 2 and "trainA/ and trainB/" in capsys.readouterr().err
+    assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
 
 
 @pytest.mark.parametrize(

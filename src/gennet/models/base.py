@@ -140,6 +140,11 @@ class GenerativeModel(nn.Module):
         return True
 
     # ---- the training contract -------------------------------------------------------------
+    def check_data(self, data) -> None:
+        """Refuse a training set this model cannot learn from, with what it needs. The trainer asks
+        once, when it is built, before any file of the run is written. Default: any image set (what
+        the data's spec decides, such as labels for a conditional model, was checked at build)."""
+
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from .. import losses
+from ..data import UnpairedData
 from ..errors import ConfigError, GennetError
 from ..nn.image_to_image import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
 from ..nn.init import init_normal
@@ -37,6 +38,10 @@ from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
 from .sides import multiple_of, power_of_two_at_most
 
 DIRECTIONS = ("AtoB", "BtoA")
+NEEDS_TWO_DOMAINS = (
+    "cyclegan trains on unpaired two-domain data: a built-in pair (mnist-thick, mnist-inverted, "
+    "fashion-sneaker-boot, synthetic-rgb-pair) or a folder with trainA/ and trainB/"
+)
 GanLoss = Literal["least-squares", "non-saturating", "minimax", "hinge", "wasserstein"]
 
 
@@ -166,6 +171,10 @@ class CycleGAN(GenerativeModel):
         return ResnetGenerator(c, c, cfg.base_channels, cfg.n_blocks, cfg.n_down)
 
     # ---- training -----------------------------------------------------------------------------
+    def check_data(self, data) -> None:
+        if not isinstance(data, UnpairedData):
+            raise GennetError(f"{NEEDS_TWO_DOMAINS} (nothing was written)")
+
     def phases(self) -> list[Phase]:
         opt = OptimSpec("adam", self.cfg.lr, (self.cfg.beta1, 0.999))
         decay = self._lr_lambda()
@@ -186,10 +195,7 @@ class CycleGAN(GenerativeModel):
     def _domains(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Batch -> (x in A, y in B), in [-1, 1], flipped at random (global RNG) when cfg.flip."""
         if "b" not in batch.extra:
-            raise GennetError(
-                "cyclegan trains on unpaired two-domain data: a built-in pair (mnist-thick, mnist-inverted, "
-                "fashion-sneaker-boot, synthetic-rgb-pair) or a folder with trainA/ and trainB/"
-            )
+            raise GennetError(NEEDS_TWO_DOMAINS)
         x, y = batch.x * 2 - 1, batch.extra["b"] * 2 - 1
         if self.cfg.load_scale > 1 and self.training:
             x, y = self._random_crop(x), self._random_crop(y)

@@ -40,8 +40,7 @@ from .precision import resolve_channels_last, resolve_precision
 from .signals import StopSignals
 from .tracking import trackers_for
 
-# smoothing=0: the remaining time from the average rate since the start, not from the last few steps
-# (which swing with previews and checkpoints)
+# smoothing=0: the time left from the average rate since the start, not the last steps' (which swing)
 BAR_OPTIONS = {"unit": "step", "dynamic_ncols": True, "smoothing": 0}
 
 
@@ -63,6 +62,7 @@ class Trainer:
         callbacks=(),  # objects with `Callback`'s hooks, called after cfg.track's trackers (rank 0)
     ):
         check_settings(cfg, "train")  # a TrainConfig built by hand in Python, before any folder is made
+        model.check_data(data)  # a set the model cannot learn from: refused before anything is written
         trackers = trackers_for(cfg.track)  # an unknown tracker or a missing package: an error now
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), device
         self.precision = resolve_precision(cfg.precision, device)  # auto -> bf16 or fp32
