@@ -14,6 +14,7 @@ from gennet.data import load_dataset
 from gennet.data.synthetic import RING_STD, ring_centres, unit_to_ring
 from gennet.errors import ConfigError, GennetError
 from gennet.eval.feature_metrics import mixture_modes
+from gennet.nn.batching import mixes_samples, stacked
 from gennet.train import Trainer
 from gennet.train.monitor import WARMUP_STEPS, CollapseMonitor, CollapseWarning
 from tests.conftest import tiny_overrides
@@ -275,13 +276,13 @@ def test_mixture_modes_counts_modes_and_quality():
 def test_joint_real_fake_forward_gives_the_scores_of_separate_calls(name):
     """Critics without batch norm score real and fake in one forward; that must change nothing."""
     model = api.build_model(name, SHAPES.spec, {"hidden": (16,), "latent_dim": 4, "base_channels": 8})
-    assert model._per_sample_d
+    assert not mixes_samples(model.D)
     real = SHAPES.images[:8].float() / 255 * 2 - 1
     fake = torch.rand(8, 1, 16, 16) * 2 - 1
-    joint = model.D(torch.cat([real, fake])).split(8)
+    joint = stacked(model.D, real, fake)
     torch.testing.assert_close(joint[0], model.D(real))
     torch.testing.assert_close(joint[1], model.D(fake))
-    assert not api.build_model("dcgan", SHAPES.spec, {"base_channels": 8})._per_sample_d
+    assert mixes_samples(api.build_model("dcgan", SHAPES.spec, {"base_channels": 8}).D)  # batch norm
 
 
 @pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "aae"])

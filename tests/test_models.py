@@ -8,6 +8,7 @@ import torch
 from gennet import api
 from gennet.data import load_dataset
 from gennet.errors import CapabilityError
+from gennet.nn.batching import mixes_samples
 from gennet.registry import model_entry, model_names
 from gennet.train import Trainer
 from tests.conftest import tiny_overrides
@@ -142,3 +143,62 @@ def test_registry_defaults_distinguish_the_autoencoders():
     cfg = api.model_config("vae")
     assert (cfg.hidden, cfg.latent_dim, cfg.arch) == ((400,), 20, "mlp")  # the PyTorch example's VAE
     assert dataclasses.is_dataclass(cfg)
+
+
+def _tensors(out) -> list:
+    """A network's output as a list of tensors (a tensor, or a tuple such as a VAE encoder's)."""
+    out = out if isinstance(out, tuple | list) else (out,)
+    return [t for t in out if isinstance(t, torch.Tensor)]
+
+
+def _halves(v):
+    """The first half of every batch-shaped tensor in a call's arguments (others as they are)."""
+    if isinstance(v, torch.Tensor) and v.dim() > 0 and len(v) > 1:
+        return v.detach()[: len(v) // 2]
+    if isinstance(v, tuple | list):
+        return type(v)(_halves(u) for u in v)
+    if isinstance(v, dict):
+        return {k: _halves(u) for k, u in v.items()}
+    return v
+
+
+@pytest.mark.parametrize("name,arch", VARIANTS)
+def test_networks_said_to_treat_samples_alone_do(name, arch, tmp_path):
+    """`nn.batching.stacked` calls a network once on several batches where `mixes_samples` says it
+    treats each sample on its own. For every network of every model, as a training step calls it:
+    where that is said, its output for the first half of the batch alone must be the first half of
+    its output (a layer that mixes samples without saying so would fail here)."""
+    calls = {}
+
+    def record(key):
+        def hook(module, args, kwargs, output):
+            calls.setdefault(key, (module, args, kwargs))
+
+        return hook
+
+    torch.manual_seed(0)
+    tcfg, _ = api.resolve_config(
+        name, steps=1, batch_size=8, quiet=True, precision="fp32", **_arch(name, arch)
+    )
+    model = api.build_model(name, _data(name).spec, tcfg.model_args)
+    for key, child in model.named_children():
+        child.register_forward_hook(record(key), with_kwargs=True)
+    Trainer(model, _data(name), tcfg, tmp_path, torch.device("cpu")).fit()
+    checked, mixing = [], [key for key, (module, _, _) in calls.items() if mixes_samples(module)]
+    with torch.no_grad():  # with the weights after the step: each network's full batch, twice, then half
+        for key, (module, args, kwargs) in calls.items():
+            full = _tensors(module(*args, **kwargs))
+            if key in mixing or not full or len(full[0]) < 2:
+                continue
+            again = _tensors(module(*args, **kwargs))
+            if not all(torch.equal(a, b) for a, b in zip(again, full, strict=True)):
+                continue  # random inside (noise inputs, dropout): not comparable call to call
+            half = _tensors(module(*_halves(args), **_halves(kwargs)))
+            for h, f in zip(half, full, strict=True):
+                torch.testing.assert_close(h, f[: len(h)], rtol=1e-5, atol=1e-5, msg=f"{name}.{key}")
+            checked.append(key)
+    assert checked or mixing, f"{name}: every network was skipped as random: {list(calls)}"
+
+
+def _arch(name, arch):
+    return tiny_overrides(name, **({"arch": arch} if "arch" in vars(api.model_config(name)) else {}))

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from .. import losses
 from ..nn.adversarial import MLPDiscriminator
+from ..nn.batching import stacked
 from ..nn.blocks import make_decoder, make_encoder
 from ..registry import register_model
 from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
@@ -84,7 +85,7 @@ class AAE(ConvStageSides, GenerativeModel):
         with torch.no_grad():
             q = self.encoder(batch.x)
         p = torch.randn_like(q)
-        s_prior, s_code = self.D(p), self.D(q)
+        s_prior, s_code = stacked(self.D, p, q)  # one forward: the MLP scores each code on its own
         return {
             "loss": losses.d_loss(self.cfg.adversarial, s_prior, s_code),
             "prior": s_prior.detach().mean(),

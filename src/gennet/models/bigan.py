@@ -19,6 +19,7 @@ from torch import Tensor
 
 from .. import losses
 from ..nn.adversarial import ImageToVector, JointDiscriminator, make_generator
+from ..nn.batching import stacked
 from ..registry import register_model
 from ..validation import LEARNING_RATE, UNIT_OPEN, WIDTH, Range
 from .base import Batch, GenerativeModel, OptimSpec, Phase, StepContext
@@ -84,7 +85,7 @@ class BiGAN(DCGANSides, GenerativeModel):
     def d_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         with torch.no_grad():
             x, ex, gz, z = self._pairs(batch)
-        s_real, s_fake = self.D(x, ex), self.D(gz, z)
+        s_real, s_fake = stacked(self.D, (x, ex), (gz, z))  # one forward where D mixes no samples
         return {
             "loss": losses.d_loss(self.cfg.loss, s_real, s_fake),
             "real": s_real.detach().mean(),
@@ -93,7 +94,8 @@ class BiGAN(DCGANSides, GenerativeModel):
 
     def ge_loss(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         x, ex, gz, z = self._pairs(batch)
-        return {"loss": losses.d_loss(self.cfg.loss, self.D(gz, z), self.D(x, ex))}  # labels swapped
+        s_fake, s_real = stacked(self.D, (gz, z), (x, ex))
+        return {"loss": losses.d_loss(self.cfg.loss, s_fake, s_real)}  # labels swapped
 
     # ---- verbs ------------------------------------------------------------------------------
     def encode(self, x: Tensor) -> Tensor:

@@ -29,6 +29,7 @@ from torch.func import functional_call
 from .. import losses
 from ..data import UnpairedData
 from ..errors import ConfigError, GennetError
+from ..nn.batching import stacked
 from ..nn.image_to_image import ImagePool, PatchDiscriminator, ResnetGenerator, UnetGenerator
 from ..nn.init import init_normal
 from ..optim import linear_decay
@@ -80,14 +81,6 @@ class CycleGANConfig:
         "decay_fraction": UNIT,
         "load_scale": Range(1, 2),
     }
-
-
-def stacked(net: nn.Module, *batches: Tensor) -> tuple[Tensor, ...]:
-    """(net(a), net(b), ...) from one call on the batches stacked. Every CycleGAN network normalises
-    each image on its own (instance norm, no batch statistics), so the values are those of separate
-    calls; one call divides the per-operation overhead that bounds a step at small batches (the
-    reference's batch is 1; the CPU bench's 8) among them."""
-    return net(torch.cat(batches)).split([len(b) for b in batches])
 
 
 def identity_loss(mapped: Tensor, original: Tensor) -> Tensor:
@@ -234,7 +227,8 @@ class CycleGAN(GenerativeModel):
         cfg = self.cfg
         x, y = self._domains(batch)
         # Five or six generator passes in three calls: G on x (and y), then F on y, G(x) (and x)
-        # together, then G on F(y). The same values as a call each, in half the calls.
+        # together, then G on F(y). Instance norm treats each image on its own, so the values are
+        # those of a call each (nn/batching.py), in half the calls.
         idt = cfg.lambda_identity > 0
         fake_y, *idt_y = stacked(self.G, x, *([y] if idt else []))  # G(x) in B, G(y)
         fake_x, rec_x, *idt_x = stacked(self.F, y, fake_y, *([x] if idt else []))  # F(y) in A, F(G(x)), F(x)

@@ -23,6 +23,7 @@ from torch import Tensor
 from .. import losses
 from ..errors import ConfigError
 from ..nn.adversarial import make_discriminator, make_generator
+from ..nn.batching import stacked
 from ..optim import linear_decay
 from ..registry import register_model
 from ..validation import LEARNING_RATE, NON_NEGATIVE, UNIT, UNIT_OPEN, WIDTH, Range
@@ -153,11 +154,6 @@ class GAN(DCGANSides, GenerativeModel):
         ]
 
     @property
-    def _per_sample_d(self) -> bool:
-        """D scores each sample on its own (no batch norm), so real and fake can share a forward."""
-        return self.cfg.arch == "mlp" or self.cfg.d_norm != "batch"
-
-    @property
     def _reusing(self) -> bool:
         return self.cfg.reuse_fakes and self.cfg.d_steps == 1
 
@@ -182,11 +178,8 @@ class GAN(DCGANSides, GenerativeModel):
         else:
             with torch.no_grad():
                 fake = self.G(self._z(real.shape[0], real), y)
-        if self._per_sample_d:  # one batched forward: the same scores as two separate calls
-            both = self.D(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
-            s_real, s_fake = both.split(real.shape[0])
-        else:  # batch norm: real and fake batches keep their own statistics (DCGAN)
-            s_real, s_fake = self.D(real, y), self.D(fake, y)
+        # one forward for both unless D mixes samples (DCGAN's batch norm: each batch its own statistics)
+        s_real, s_fake = stacked(self.D, (real, y), (fake, y))
         loss = losses.d_loss(self.cfg.loss, s_real, s_fake)
         out = {"real": s_real.detach().mean(), "fake": s_fake.detach().mean()}
         if self.cfg.loss == "wasserstein":

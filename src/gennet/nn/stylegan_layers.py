@@ -225,6 +225,8 @@ class MinibatchStdDev(nn.Module):
     slice's channels and the pixels; the scalar is broadcast to every pixel of the group's samples.
     G is the largest divisor of N that is <= group_size (the original requires G to divide N)."""
 
+    mixes_samples = True  # a sample's output depends on its group: never stacked (nn/batching.py)
+
     def __init__(self, group_size: int = 4, num_features: int = 1):
         super().__init__()
         self.group_size = group_size
