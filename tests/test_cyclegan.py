@@ -149,6 +149,18 @@ def test_single_domain_data_is_refused_before_anything_is_written(tmp_path, caps
     assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
 
 
+def test_a_one_set_model_given_a_pair_says_it_trains_on_domain_a(tmp_path, capsys):
+    """dcgan on a two-domain pair learns from domain A; it says so, where it used to be silent.
+    cyclegan, which uses both, says nothing of the kind."""
+    settings = {"steps": 1, "batch_size": 8, "base_channels": 8, "log_every": 1}
+    api.train("dcgan", out=tmp_path / "dcgan", data=PAIR, **settings)
+    err = capsys.readouterr().err
+    assert f"dcgan learns from one set of images: it trains on domain A of {PAIR}" in err
+    assert "domain B is not used" in err
+    api.train("cyclegan", out=tmp_path / "cyclegan", data=PAIR, **{**settings, "n_blocks": 1})
+    assert "domain B is not used" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"n_down": 2}, {"n_down": 3}, {"generator": "unet"}, {"generator": "unet", "unet_depth": 2}],

@@ -228,7 +228,7 @@ def train(
         if not resume:
             tcfg = _choose_size(tcfg, mcfg, say, listing)
         data = _load_train_data(tcfg, dist, device, say, listing)
-        _report_loading(data, say)
+        _report_loading(data, say, tcfg)
         if not resume:
             tcfg = _fit_batch(tcfg, data, dist.world_size, say)
         if resume:
@@ -288,13 +288,24 @@ def _fit_batch(tcfg: TrainConfig, data: ImageData | UnpairedData, world: int, sa
     return dataclasses.replace(tcfg, batch_size=fit)
 
 
-def _report_loading(data: ImageData | UnpairedData, say: bool) -> None:
-    """Say on stderr what loading a folder did: images kept, resized, skipped and why; the disk cache."""
+def _report_loading(data: ImageData | UnpairedData, say: bool, tcfg: TrainConfig) -> None:
+    """Say on stderr what loading a folder did: images kept, resized, skipped and why; the disk cache;
+    and that a model of one set of images given a two-domain pair trains on domain A alone."""
     for part in (data.a, data.b) if isinstance(data, UnpairedData) else (data,):
         if say and part.report is not None:
             print(f"gennet: {part.report.summary()}", file=sys.stderr)
             if part.report.cache_note:
                 print(f"gennet: {part.report.cache_note}", file=sys.stderr)
+    if (
+        say
+        and isinstance(data, UnpairedData)
+        and "translate" not in model_entry(tcfg.model)["cls"].capabilities
+    ):
+        print(
+            f"gennet: {tcfg.model} learns from one set of images: it trains on domain A of {tcfg.data} "
+            f"({len(data.a)} images); domain B is not used",
+            file=sys.stderr,
+        )
 
 
 def _check_same_data(saved: SavedConfig, spec: DataSpec, data: str) -> None:
